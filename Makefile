@@ -1,0 +1,35 @@
+# The two commands: `make demo` and `make test`. Each creates .venv when missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+DEMO   := demo-out
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@mkdir -p $(DEMO)
+	@test -f $(DEMO)/keyset.json || $(BIN)/anonymizer keys init $(DEMO)/keyset.json
+	$(BIN)/anonymizer run --policy rules/customers.yaml --keyset $(DEMO)/keyset.json \
+		--overwrite fixtures/customers.parquet $(DEMO)/safe
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2
+
+lint: $(STAMP)
+	$(BIN)/ruff check anonymizer tests benchmarks fixtures
+	$(BIN)/ruff format --check anonymizer tests benchmarks fixtures
+	$(BIN)/mypy --strict anonymizer
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) $(DEMO) benchmarks/data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,179 @@
+"""The ``anonymizer`` command: a thin typer shell over the API.
+
+User mistakes (AnonymizerError) print one ``error:`` line per problem to stderr and exit 1;
+usage errors exit 2. No traceback is shown for either.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from anonymizer._version import __version__
+from anonymizer.crypto.keyset import (
+    DEFAULT_PURPOSES,
+    Keyset,
+    generate_keyset,
+    load_keyset,
+    resolve_keyset_path,
+    write_keyset,
+)
+from anonymizer.errors import AnonymizerError, PolicyError
+from anonymizer.policy.compile import compile_plan, schema_problems
+from anonymizer.policy.load import load_policy
+from anonymizer.report.terminal import RichProgress, plan_table, print_run_summary
+from anonymizer.runners import local
+from anonymizer.runners.inputs import discover_inputs, read_schema
+
+app = typer.Typer(
+    name="anonymizer",
+    help="Make Parquet data safe for ML training, and record what was done.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+keys_app = typer.Typer(help="Create and manage keysets.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+stdout = Console()
+stderr = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+KeysetOption = Annotated[
+    Path | None,
+    typer.Option("--keyset", "-k", help="Keyset file (default: $ANONYMIZER_KEYSET)."),
+]
+
+
+def _fail(lines: list[str], code: int) -> typer.Exit:
+    for line in lines:
+        stderr.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def guarded(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn AnonymizerError into clean ``error:`` lines and a non-zero exit."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except PolicyError as exc:
+            raise _fail(exc.problems, exc.exit_code) from None
+        except AnonymizerError as exc:
+            raise _fail([str(exc)], exc.exit_code) from None
+        except KeyboardInterrupt:
+            raise _fail(["interrupted; no output was written"], 130) from None
+
+    return wrapper
+
+
+def _keyset(path: Path | None) -> Keyset | None:
+    resolved = resolve_keyset_path(path)
+    return load_keyset(resolved) if resolved is not None else None
+
+
+@app.command("run")
+@guarded
+def run_command(
+    input_path: Annotated[str, typer.Argument(help="Parquet file, directory, glob or Hive tree.")],
+    outdir: Annotated[Path, typer.Argument(help="Directory for the safe copy and manifest.")],
+    policy: Annotated[Path, typer.Option("--policy", "-p", help="Policy YAML file.")],
+    keyset: KeysetOption = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing outputs.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+) -> None:
+    """Apply POLICY to INPUT and write safe Parquet plus a manifest to OUTDIR."""
+    rules = load_policy(policy)
+    keys = _keyset(keyset)
+    if stderr.is_terminal and not quiet:
+        with RichProgress(stderr) as bar:
+            result = local.run(rules, str(policy), input_path, outdir, keys,
+                               overwrite=overwrite, progress=bar)
+    else:
+        result = local.run(rules, str(policy), input_path, outdir, keys, overwrite=overwrite)
+    if not quiet:
+        print_run_summary(stdout, result)
+
+
+@app.command("validate")
+@guarded
+def validate_command(
+    policy: Annotated[Path, typer.Argument(help="Policy YAML file.")],
+    against: Annotated[
+        str | None, typer.Option("--against", help="Check the policy against this data's schema.")
+    ] = None,
+) -> None:
+    """List every problem in POLICY (and against DATA's columns); exit 1 if there are any."""
+    rules = load_policy(policy)
+    problems: list[str] = []
+    if against is not None:
+        _, items = discover_inputs(against)
+        for item in items:
+            schema, _rows = read_schema(item)
+            problems.extend(p for p in schema_problems(rules, schema, str(item.source))
+                            if p not in problems)
+    if problems:
+        raise _fail(problems, 1)
+    checked = f" against {against}" if against else ""
+    stdout.print(f"{policy}: valid{checked} ({len(rules.columns)} column rules)")
+
+
+@app.command("plan")
+@guarded
+def plan_command(
+    policy: Annotated[Path, typer.Argument(help="Policy YAML file.")],
+    data: Annotated[str, typer.Argument(help="Parquet data whose schema the plan is built for.")],
+    keyset: KeysetOption = None,
+) -> None:
+    """Explain what POLICY will do to each column of DATA."""
+    rules = load_policy(policy)
+    _, items = discover_inputs(data)
+    schema, _rows = read_schema(items[0])
+    plan = compile_plan(rules, schema, _keyset(keyset), data_name=str(items[0].source))
+    stdout.print(plan_table(plan.describe(), f"plan for {items[0].source}"))
+
+
+@keys_app.command("init")
+@guarded
+def keys_init_command(
+    path: Annotated[Path, typer.Argument(help="Where to write the new keyset (mode 0600).")],
+    purpose: Annotated[
+        list[str] | None,
+        typer.Option("--purpose", help="Key purpose to create (repeatable)."),
+    ] = None,
+) -> None:
+    """Write a new keyset with one random 256-bit key per purpose."""
+    keyset = generate_keyset(tuple(purpose) if purpose else DEFAULT_PURPOSES)
+    write_keyset(keyset, path)
+    ids = ", ".join(k.key_id for k in keyset.keys)
+    stdout.print(f"wrote keyset {path} ({ids}); keep it secret and back it up")
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        stdout.print(f"anonymizer {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version_callback, is_eager=True)
+    ] = False,
+) -> None:
+    """Make Parquet data safe for ML training, and record what was done."""
+
+
+def entrypoint() -> None:
+    """Console-script entry point."""
+    app(prog_name="anonymizer")
+    sys.exit(0)

@@ -1,0 +1,1 @@
+"""Key management (keysets) and, later, field encryption."""

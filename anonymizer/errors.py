@@ -1,0 +1,45 @@
+"""The error hierarchy: one root, and messages that say what, where and how to fix it."""
+
+from __future__ import annotations
+
+
+class AnonymizerError(Exception):
+    """Root of every error this package raises on purpose.
+
+    The message is one line a user can act on: what was wrong, where (file, line, column) and
+    the fix. The CLI prints it as is and exits non-zero; it never shows a traceback for these.
+    """
+
+    exit_code: int = 1
+
+
+class PolicyError(AnonymizerError):
+    """A policy file could not be read or is invalid; ``problems`` lists every issue found."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems: list[str] = problems if problems is not None else [message]
+
+
+class PlanError(AnonymizerError):
+    """A valid policy cannot be applied to the given data (wrong type, missing column, …)."""
+
+
+class SchemaMismatchError(PlanError):
+    """The data's columns or types do not match what the policy expects."""
+
+
+class InputError(AnonymizerError):
+    """An input path is missing, not Parquet, or unreadable."""
+
+
+class OutputError(AnonymizerError):
+    """The output location cannot be written safely (exists, overlaps the input, …)."""
+
+
+class KeyringError(AnonymizerError):
+    """A keyset is missing, malformed, unreadable or lacks the key a policy needs."""
+
+
+class ManifestError(AnonymizerError):
+    """A run manifest is missing, malformed or does not match the data."""

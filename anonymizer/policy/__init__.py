@@ -1,0 +1,1 @@
+"""Policies: the YAML a user writes, its typed model, and its compilation into a plan."""

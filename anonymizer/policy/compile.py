@@ -1,0 +1,117 @@
+"""Compile a policy against a data schema into a Plan: one step per input column."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from anonymizer.crypto.keyset import Keyset
+from anonymizer.errors import SchemaMismatchError
+from anonymizer.policy.load import policy_digest
+from anonymizer.policy.models import ColumnRule, DropRule, KeepRule, Policy
+from anonymizer.transforms import BuildContext, TransformSpec, get_transform
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    """What happens to one input column: the rule, its transform and the key it uses."""
+
+    column: str
+    rule: ColumnRule
+    spec: TransformSpec
+    key_id: str | None
+    expression: pl.Expr | None
+    listed: bool
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready record of the step; key ids only, never key material."""
+        params = self.rule.model_dump(mode="json", exclude={"action"})
+        return {
+            "column": self.column,
+            "action": self.rule.action,
+            "params": params,
+            "transform_version": self.spec.version,
+            "key_id": self.key_id,
+            "source": "policy" if self.listed else "unlisted_columns",
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An ordered set of steps covering every input column; applies to any LazyFrame."""
+
+    policy: Policy
+    policy_digest: str
+    steps: tuple[PlanStep, ...]
+
+    @property
+    def output_columns(self) -> list[str]:
+        """Names of the columns the output will have, in input order."""
+        return [s.column for s in self.steps if s.expression is not None]
+
+    def expressions(self) -> list[pl.Expr]:
+        """One aliased expression per output column."""
+        return [s.expression.alias(s.column) for s in self.steps if s.expression is not None]
+
+    def apply(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        """The lazy query producing the safe output from ``frame``."""
+        return frame.select(self.expressions())
+
+    def describe(self) -> list[dict[str, Any]]:
+        """JSON-ready records of every step."""
+        return [s.describe() for s in self.steps]
+
+
+def _rule_for(policy: Policy, column: str) -> tuple[ColumnRule, bool]:
+    if column in policy.columns:
+        return policy.columns[column], True
+    if policy.unlisted_columns == "keep":
+        return KeepRule(action="keep"), False
+    return DropRule(action="drop"), False
+
+
+def schema_problems(policy: Policy, schema: pl.Schema, data_name: str) -> list[str]:
+    """Every way ``policy`` does not fit ``schema`` (missing/unlisted columns, wrong types)."""
+    problems: list[str] = []
+    for column in policy.columns:
+        if column not in schema:
+            available = ", ".join(schema.names()) or "none"
+            problems.append(
+                f"{data_name}: column {column!r} named in the policy is not in the data "
+                f"(columns: {available}); fix the column name or remove the entry"
+            )
+    if policy.unlisted_columns == "error":
+        for column in schema.names():
+            if column not in policy.columns:
+                problems.append(
+                    f"{data_name}: column {column!r} is not in the policy and unlisted_columns is "
+                    "'error'; add a rule for it (drop, keep, …)"
+                )
+    for column, rule in policy.columns.items():
+        if column in schema:
+            transform = get_transform(rule.action)
+            found = transform.check(rule, column, schema[column], schema)
+            problems.extend(f"{data_name}: {p}" for p in found)
+    return problems
+
+
+def compile_plan(
+    policy: Policy, schema: pl.Schema, keyset: Keyset | None, *, data_name: str = "data"
+) -> Plan:
+    """Build the plan for data with ``schema``; raise if the policy does not fit it."""
+    problems = schema_problems(policy, schema, data_name)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise SchemaMismatchError(problems[0] + more)
+    steps = []
+    for column, dtype in schema.items():
+        rule, listed = _rule_for(policy, column)
+        transform = get_transform(rule.action)
+        ctx = BuildContext(column=column, dtype=dtype, schema=schema, keyset=keyset)
+        expression = transform.expression(rule, ctx)
+        purpose = transform.key_purpose(rule)
+        key_id = ctx.key(purpose, rule.action).key_id if purpose is not None else None
+        steps.append(PlanStep(column, rule, transform.spec, key_id, expression, listed))
+    return Plan(policy=policy, policy_digest=policy_digest(policy), steps=tuple(steps))

@@ -1,0 +1,205 @@
+"""Typed policy model (pydantic v2, frozen, no unknown fields).
+
+A policy names, per column, one action and its parameters. Columns the policy does not name are
+handled by ``unlisted_columns`` — dropped by default, because data that is not needed is the
+safest data of all.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SurrogateKind = Literal[
+    "name",
+    "first_name",
+    "last_name",
+    "email",
+    "user_name",
+    "phone",
+    "street_address",
+    "address",
+    "city",
+    "zipcode",
+    "company",
+    "country",
+    "ssn",
+]
+
+DatePart = Literal["year", "quarter", "month"]
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DropRule(_Rule):
+    """Remove the column from the output."""
+
+    action: Literal["drop"]
+
+
+class KeepRule(_Rule):
+    """Copy the column unchanged."""
+
+    action: Literal["keep"]
+
+
+class RedactRule(_Rule):
+    """Replace every non-null value with null, or with a constant text."""
+
+    action: Literal["redact"]
+    value: str | None = None
+
+
+class MaskRule(_Rule):
+    """Overwrite characters with ``char``, keeping the first/last n and, optionally, separators."""
+
+    action: Literal["mask"]
+    char: str = Field("*", min_length=1, max_length=1)
+    keep_first: int = Field(0, ge=0)
+    keep_last: int = Field(0, ge=0)
+    keep_separators: bool = True
+    separators: str = Field(" -.@()/+_:,", min_length=1)
+
+
+class HashTokenRule(_Rule):
+    """Keyed HMAC-SHA-256 token: ``prefix`` + the first ``length`` hex digits of the MAC."""
+
+    action: Literal["hash_token"]
+    key: str = Field("tokenize", min_length=1)
+    prefix: str = ""
+    length: int = Field(32, ge=16, le=64)
+
+
+class SurrogateRule(_Rule):
+    """A realistic fake value of ``kind``, chosen deterministically by HMAC(key, value)."""
+
+    action: Literal["surrogate"]
+    kind: SurrogateKind
+    key: str = Field("surrogate", min_length=1)
+
+
+class GeneralizeRule(_Rule):
+    """Coarsen values: numeric buckets or edges, date truncation, or string prefix truncation.
+
+    Exactly one mode: ``width`` (with ``origin``), ``edges``, ``date_part`` or ``keep_prefix``.
+    ``bottom``/``top`` code the tails of a numeric mode (values below/at or above collapse).
+    """
+
+    action: Literal["generalize"]
+    width: float | None = Field(None, gt=0)
+    origin: float = 0.0
+    edges: tuple[float, ...] | None = None
+    bottom: float | None = None
+    top: float | None = None
+    date_part: DatePart | None = None
+    keep_prefix: int | None = Field(None, ge=0)
+    fill: str = Field("*", min_length=1, max_length=1)
+
+    @field_validator("edges")
+    @classmethod
+    def _edges_increase(cls, edges: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        if edges is not None and (
+            len(edges) < 1 or any(b <= a for a, b in zip(edges, edges[1:], strict=False))
+        ):
+            raise ValueError("edges must be a non-empty, strictly increasing list of numbers")
+        return edges
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> GeneralizeRule:
+        modes = [
+            name
+            for name, value in (
+                ("width", self.width),
+                ("edges", self.edges),
+                ("date_part", self.date_part),
+                ("keep_prefix", self.keep_prefix),
+            )
+            if value is not None
+        ]
+        if len(modes) != 1:
+            raise ValueError(
+                "generalize needs exactly one of width, edges, date_part, keep_prefix "
+                f"(got {', '.join(modes) or 'none'})"
+            )
+        if (self.top is not None or self.bottom is not None) and modes[0] not in ("width", "edges"):
+            raise ValueError("top/bottom coding only applies to width or edges")
+        if self.top is not None and self.bottom is not None and self.bottom >= self.top:
+            raise ValueError("bottom must be below top")
+        return self
+
+    @property
+    def mode(self) -> str:
+        """Which of the four generalisation modes this rule uses."""
+        if self.width is not None:
+            return "width"
+        if self.edges is not None:
+            return "edges"
+        if self.date_part is not None:
+            return "date_part"
+        return "keep_prefix"
+
+
+class DateShiftRule(_Rule):
+    """Shift dates by a per-subject offset in [-max_days, +max_days], keyed on ``subject``."""
+
+    action: Literal["date_shift"]
+    subject: str = Field(min_length=1)
+    max_days: int = Field(ge=1, le=3650)
+    key: str = Field("date_shift", min_length=1)
+
+
+ColumnRule = Annotated[
+    DropRule
+    | KeepRule
+    | RedactRule
+    | MaskRule
+    | HashTokenRule
+    | SurrogateRule
+    | GeneralizeRule
+    | DateShiftRule,
+    Field(discriminator="action"),
+]
+
+RULE_MODELS: dict[str, type[_Rule]] = {
+    "drop": DropRule,
+    "keep": KeepRule,
+    "redact": RedactRule,
+    "mask": MaskRule,
+    "hash_token": HashTokenRule,
+    "surrogate": SurrogateRule,
+    "generalize": GeneralizeRule,
+    "date_shift": DateShiftRule,
+}
+ACTIONS: tuple[str, ...] = tuple(RULE_MODELS)
+
+
+class Policy(BaseModel):
+    """A whole policy file: metadata, the unlisted-column rule and one rule per column."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    version: str = "1"
+    owner: str | None = None
+    description: str | None = None
+    unlisted_columns: Literal["drop", "keep", "error"] = "drop"
+    columns: dict[str, ColumnRule] = Field(default_factory=dict)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) else value
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _expand_shorthand(cls, value: Any) -> Any:
+        """Allow ``column: drop`` as shorthand for ``column: {action: drop}``."""
+        if isinstance(value, dict):
+            return {
+                col: {"action": rule} if isinstance(rule, str) else rule
+                for col, rule in value.items()
+            }
+        return value

@@ -1,0 +1,1 @@
+"""Terminal reports (rich): plan tables, run summaries, progress."""

@@ -1,0 +1,93 @@
+"""Rich renderings of plans and runs, and a progress bar for terminals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from anonymizer.policy.models import RULE_MODELS
+from anonymizer.runners.local import RunResult
+
+
+def _params_text(action: str, params: dict[str, Any]) -> str:
+    """Only the parameters the policy set away from their defaults."""
+    fields = RULE_MODELS[action].model_fields
+    shown = {k: v for k, v in params.items() if k not in fields or v != fields[k].default}
+    return ", ".join(f"{k}={v}" for k, v in shown.items())
+
+
+def plan_table(steps: list[dict[str, Any]], title: str) -> Table:
+    """A table of plan steps: column, action, parameters, transform version, key id."""
+    table = Table(title=title, title_justify="left")
+    for name in ("column", "action", "params", "version", "key id"):
+        table.add_column(name)
+    for step in steps:
+        action = step["action"]
+        if step.get("source") == "unlisted_columns":
+            action += " (unlisted)"
+        table.add_row(
+            step["column"],
+            action,
+            _params_text(step["action"], step["params"]),
+            step["transform_version"],
+            step["key_id"] or "",
+        )
+    return table
+
+
+def print_run_summary(console: Console, result: RunResult) -> None:
+    """Columns and actions, rows, time, and where the output and manifest went."""
+    manifest = result.manifest
+    console.print(plan_table(manifest.plan, f"policy {manifest.policy.name} v{manifest.policy.version}"))
+    rate = result.rows / result.seconds if result.seconds > 0 else float("inf")
+    console.print(
+        f"rows: {result.rows:,} in {result.seconds:.2f} s ({rate:,.0f} rows/s), "
+        f"{len(manifest.inputs)} file(s)"
+    )
+    out_dir = result.manifest_path.parent
+    for record in manifest.outputs:
+        console.print(f"safe data: {out_dir / record.path}")
+    console.print(f"manifest:  {result.manifest_path}")
+
+
+class RichProgress:
+    """A progress bar with rows/s, shown only while it is used as a context manager."""
+
+    def __init__(self, console: Console) -> None:
+        self._progress = Progress(
+            TextColumn("anonymizing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("rows"),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self._task = self._progress.add_task("rows", total=None, rate="")
+
+    def __enter__(self) -> RichProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def start(self, total_rows: int) -> None:
+        """Set the number of rows the bar counts up to."""
+        self._progress.update(self._task, total=total_rows)
+
+    def advance(self, rows: int) -> None:
+        """Count one streamed batch."""
+        self._progress.advance(self._task, rows)
+        speed = self._progress.tasks[0].speed
+        self._progress.update(self._task, rate=f"{speed:,.0f} rows/s" if speed else "")

@@ -1,0 +1,1 @@
+"""Runners execute a plan over data: ``local`` streams Parquet files on this machine."""

@@ -1,0 +1,236 @@
+"""Local streaming runner: scan_parquet → plan expressions → sink_parquet, atomically.
+
+Every output is written to a hidden temporary file beside its target; only when all files of the
+run succeeded are they renamed into place and the manifest written. A failure (or a kill) leaves
+no file at any target path and never touches the inputs.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from anonymizer._version import __version__
+from anonymizer.crypto.keyset import Keyset
+from anonymizer.errors import InputError, OutputError, PlanError
+from anonymizer.lineage.manifest import (
+    MANIFEST_NAME,
+    FileRecord,
+    PolicyRecord,
+    RunManifest,
+    ToolRecord,
+    sha256_file,
+    write_manifest,
+)
+from anonymizer.policy.compile import Plan, compile_plan
+from anonymizer.policy.models import Policy
+from anonymizer.runners.inputs import InputFile, discover_inputs, read_schema
+
+TMP_MARKER = ".anonymizer-tmp-"
+
+
+class ProgressSink(Protocol):
+    """Receives the total row count once, then the rows of each batch as they stream through."""
+
+    def start(self, total_rows: int) -> None:
+        """Called once before the first file is processed."""
+
+    def advance(self, rows: int) -> None:
+        """Called after each batch with its row count."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run produced: the manifest, where it went, and how long it took."""
+
+    manifest: RunManifest
+    manifest_path: Path
+    plan: Plan
+    rows: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class _Job:
+    item: InputFile
+    target: Path
+    tmp: Path
+    plan: Plan
+    rows: int
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _check_partition_keys(item: InputFile, policy: Policy) -> None:
+    for key in item.partition_keys:
+        rule = policy.columns.get(key)
+        if rule is not None and rule.action != "keep":
+            raise PlanError(
+                f"{item.source}: column {key!r} is a Hive partition in the directory names, so "
+                f"'{rule.action}' cannot change it; re-partition the data by another column"
+            )
+
+
+def _check_output(root: Path, items: list[InputFile], outdir: Path, overwrite: bool) -> None:
+    out, base = outdir.resolve(), root.resolve()
+    if root.is_dir() and len(items) > 1 and (out == base or base in out.parents):
+        raise OutputError(
+            f"{outdir}: output directory is inside the input {root}; choose a directory outside it"
+        )
+    if (outdir / MANIFEST_NAME).exists() and not overwrite:
+        raise OutputError(
+            f"{outdir / MANIFEST_NAME}: a previous run's manifest is here; pass --overwrite or "
+            "choose an empty output directory"
+        )
+    sources = {i.source.resolve() for i in items}
+    for item in items:
+        target = (outdir / item.relative).resolve()
+        if target in sources:
+            raise OutputError(
+                f"{outdir / item.relative}: would overwrite the input file; "
+                "choose another output directory"
+            )
+        if target.exists() and not overwrite:
+            raise OutputError(
+                f"{outdir / item.relative}: output exists; pass --overwrite or choose an empty "
+                "output directory"
+            )
+
+
+def _tapped(plan: Plan, frame: pl.LazyFrame, progress: ProgressSink | None) -> pl.LazyFrame:
+    """The plan's query; with a progress sink, the first column reports each batch's rows."""
+    query = plan.apply(frame)
+    if progress is None or not plan.output_columns:
+        return query
+    first = plan.output_columns[0]
+    dtype = query.collect_schema()[first]
+
+    def tap(series: pl.Series) -> pl.Series:
+        progress.advance(len(series))
+        return series
+
+    return query.with_columns(
+        pl.col(first).map_batches(tap, return_dtype=dtype, is_elementwise=True)
+    )
+
+
+def _stream(job: _Job, progress: ProgressSink | None) -> None:
+    frame = pl.scan_parquet(job.item.source, hive_partitioning=False)
+    job.tmp.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _tapped(job.plan, frame, progress).sink_parquet(job.tmp, engine="streaming")
+        with job.tmp.open("rb") as handle:
+            os.fsync(handle.fileno())
+    except (pl.exceptions.PolarsError, pa.ArrowException, OSError) as exc:
+        job.tmp.unlink(missing_ok=True)
+        reason = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0][:200]
+        raise InputError(
+            f"{job.item.source}: failed while reading or transforming ({reason}); "
+            "check that the file is complete, valid Parquet"
+        ) from None
+
+
+def _record(path: Path, shown_as: Path) -> FileRecord:
+    return FileRecord(
+        path=shown_as.as_posix(),
+        sha256=sha256_file(path),
+        bytes=path.stat().st_size,
+        rows=pq.read_metadata(path).num_rows,
+    )
+
+
+def _plan_records(jobs: list[_Job]) -> list[dict[str, object]]:
+    seen: dict[str, dict[str, object]] = {}
+    for job in jobs:
+        for step in job.plan.describe():
+            seen.setdefault(f"{step['column']}", step)
+    return list(seen.values())
+
+
+def _prepare(
+    policy: Policy, items: list[InputFile], outdir: Path, keyset: Keyset | None, run_id: str
+) -> list[_Job]:
+    jobs = []
+    for item in items:
+        _check_partition_keys(item, policy)
+        schema, rows = read_schema(item)
+        plan = compile_plan(policy, schema, keyset, data_name=str(item.source))
+        target = outdir / item.relative
+        tmp = target.with_name(f"{TMP_MARKER}{run_id}-{target.name}")
+        jobs.append(_Job(item, target, tmp, plan, rows))
+    return jobs
+
+
+def run(
+    policy: Policy,
+    policy_source: str,
+    input_spec: str,
+    outdir: Path,
+    keyset: Keyset | None,
+    *,
+    overwrite: bool = False,
+    progress: ProgressSink | None = None,
+) -> RunResult:
+    """Apply ``policy`` to the Parquet input and write the safe copy and manifest to ``outdir``."""
+    started, clock = _now(), time.perf_counter()
+    run_id = secrets.token_hex(8)
+    root, items = discover_inputs(input_spec)
+    _check_output(root, items, outdir, overwrite)
+    jobs = _prepare(policy, items, outdir, keyset, run_id)
+    inputs = [_record(job.item.source, job.item.relative) for job in jobs]
+    if progress is not None:
+        progress.start(sum(job.rows for job in jobs))
+    try:
+        for job in jobs:
+            _stream(job, progress)
+        outputs = [_record(job.tmp, job.item.relative) for job in jobs]
+        for job, out in zip(jobs, outputs, strict=True):
+            if out.rows != job.rows:
+                raise PlanError(f"{job.item.source}: {job.rows} rows in but {out.rows} out")
+        for job in jobs:
+            os.replace(job.tmp, job.target)
+    finally:
+        for job in jobs:
+            job.tmp.unlink(missing_ok=True)
+    first = jobs[0].plan
+    manifest = RunManifest(
+        run_id=run_id,
+        started_at=started,
+        finished_at=_now(),
+        tool=ToolRecord(
+            name="anonymizer",
+            version=__version__,
+            engine={"polars": pl.__version__, "pyarrow": pa.__version__},
+        ),
+        policy=PolicyRecord(
+            name=policy.name,
+            version=policy.version,
+            owner=policy.owner,
+            digest=first.policy_digest,
+            source=policy_source,
+        ),
+        plan=_plan_records(jobs),
+        input_root=str(root.resolve()),
+        inputs=inputs,
+        outputs=outputs,
+    )
+    manifest_path = write_manifest(manifest, outdir)
+    return RunResult(
+        manifest=manifest,
+        manifest_path=manifest_path,
+        plan=first,
+        rows=sum(job.rows for job in jobs),
+        seconds=time.perf_counter() - clock,
+    )
+

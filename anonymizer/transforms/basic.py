@@ -1,0 +1,86 @@
+"""Unkeyed transforms: drop, keep, redact and mask."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from anonymizer.policy.models import DropRule, KeepRule, MaskRule, RedactRule
+from anonymizer.transforms.base import BuildContext, Transform, TransformSpec, as_text, need
+
+
+class Drop(Transform[DropRule]):
+    """Remove the column."""
+
+    spec = TransformSpec("drop", "1", True, True, False, True, False)
+
+    def expression(self, rule: DropRule, ctx: BuildContext) -> pl.Expr | None:
+        """Dropped columns have no output expression."""
+        return None
+
+
+class Keep(Transform[KeepRule]):
+    """Copy the column unchanged."""
+
+    spec = TransformSpec("keep", "1", True, True, False, True, True)
+
+    def expression(self, rule: KeepRule, ctx: BuildContext) -> pl.Expr:
+        """The column itself."""
+        return pl.col(ctx.column)
+
+
+class Redact(Transform[RedactRule]):
+    """Replace each non-null value with null or a constant text."""
+
+    spec = TransformSpec("redact", "1", True, True, False, True, False)
+
+    def expression(self, rule: RedactRule, ctx: BuildContext) -> pl.Expr:
+        """Null (keeping the column's type) or the constant, where the input is not null."""
+        col = pl.col(ctx.column)
+        if rule.value is None:
+            return pl.lit(None, dtype=ctx.dtype)
+        return pl.when(col.is_not_null()).then(pl.lit(rule.value)).otherwise(pl.lit(None, pl.String))
+
+
+def _class_escape(chars: str) -> str:
+    """Escape characters for use inside a regex character class (Rust regex syntax)."""
+    return "".join("\\" + c if c in "\\]^-[&~" else c for c in chars)
+
+
+def mask_value(value: str, rule: MaskRule) -> str:
+    """Reference (pure Python) masking of one value; the expression must agree with it."""
+    keep_first, keep_last = rule.keep_first, rule.keep_last
+    n = len(value)
+    if n <= keep_first + keep_last:
+        keep_first = keep_last = 0
+
+    def hide(c: str) -> str:
+        return c if rule.keep_separators and c in rule.separators else rule.char
+
+    middle = "".join(hide(c) for c in value[keep_first : n - keep_last])
+    return value[:keep_first] + middle + value[n - keep_last :]
+
+
+class Mask(Transform[MaskRule]):
+    """Overwrite characters, keeping the first/last n and separators (as ``mask_value``)."""
+
+    spec = TransformSpec("mask", "1", True, True, False, True, False)
+
+    def check(self, rule: MaskRule, column: str, dtype: pl.DataType, schema: pl.Schema) -> list[str]:
+        """Masking works on the text form of scalar, non-binary columns."""
+        return need(
+            not dtype.is_nested() and dtype != pl.Binary, column, f"cannot mask a {dtype} column"
+        )
+
+    def expression(self, rule: MaskRule, ctx: BuildContext) -> pl.Expr:
+        """Head + masked middle + tail; values no longer than the kept parts are fully masked."""
+        text = as_text(pl.col(ctx.column), ctx.dtype)
+        pattern = f"(?s)[^{_class_escape(rule.separators)}]" if rule.keep_separators else "(?s)."
+        replacement = rule.char.replace("$", "$$")
+        kept = rule.keep_first + rule.keep_last
+        length = text.str.len_chars()
+        middle = text.str.slice(rule.keep_first, length - kept).str.replace_all(pattern, replacement)
+        partial = text.str.head(rule.keep_first) + middle + text.str.tail(rule.keep_last)
+        full = text.str.replace_all(pattern, replacement)
+        if kept == 0:
+            return full
+        return pl.when(length > kept).then(partial).otherwise(full)

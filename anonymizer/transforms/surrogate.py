@@ -1,0 +1,103 @@
+"""surrogate: consistent, realistic fake values chosen by HMAC(key, value).
+
+Each kind is a template of pool picks and digit runs; every pick uses its own 48-bit slice of the
+value's HMAC, so one input always maps to one fake (across files and runs) and a different key
+changes the mapping. It all runs as native Polars expressions (no Python per row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import polars as pl
+
+from anonymizer.policy.models import SurrogateRule
+from anonymizer.transforms.base import BuildContext, Transform, TransformSpec, as_text, need
+from anonymizer.transforms.keyed import hmac_hex, hmac_slice_int
+from anonymizer.transforms.surrogate_pools import FAKER_VERSION, pool
+
+
+def _pick(mac: pl.Expr, index: int, pool_name: str) -> pl.Expr:
+    values = pool(pool_name)
+    position = hmac_slice_int(mac, index) % len(values)
+    return position.replace_strict(
+        old=list(range(len(values))), new=list(values), return_dtype=pl.String
+    )
+
+
+def _digits(mac: pl.Expr, index: int, width: int, low: int = 0) -> pl.Expr:
+    span = 10**width - low
+    number = hmac_slice_int(mac, index) % span + low
+    return number.cast(pl.String).str.zfill(width)
+
+
+def _email_part(mac: pl.Expr, index: int, pool_name: str) -> pl.Expr:
+    return _pick(mac, index, pool_name).str.to_lowercase()
+
+
+def _name(m: pl.Expr) -> pl.Expr:
+    return _pick(m, 0, "first_name") + pl.lit(" ") + _pick(m, 1, "last_name")
+
+
+def _email(m: pl.Expr) -> pl.Expr:
+    local = _email_part(m, 0, "first_name") + pl.lit(".") + _email_part(m, 1, "last_name")
+    return local + _digits(m, 2, 2) + pl.lit("@") + _pick(m, 3, "email_domain")
+
+
+def _user_name(m: pl.Expr) -> pl.Expr:
+    local = _email_part(m, 0, "first_name") + pl.lit("_") + _email_part(m, 1, "last_name")
+    return local + _digits(m, 2, 3)
+
+
+def _phone(m: pl.Expr) -> pl.Expr:
+    return pl.lit("(") + _digits(m, 0, 3, low=200) + pl.lit(") 555-") + _digits(m, 1, 4)
+
+
+def _address(m: pl.Expr) -> pl.Expr:
+    street, city = _pick(m, 0, "street_address"), _pick(m, 1, "city")
+    state, zipcode = _pick(m, 2, "state_abbr"), _digits(m, 3, 5, low=1000)
+    return street + pl.lit(", ") + city + pl.lit(", ") + state + pl.lit(" ") + zipcode
+
+
+def _ssn(m: pl.Expr) -> pl.Expr:
+    # Area numbers 900-999 are never issued, so a surrogate SSN cannot be a real person's.
+    area = pl.lit("9") + _digits(m, 0, 2)
+    return area + pl.lit("-") + _digits(m, 1, 2, low=1) + pl.lit("-") + _digits(m, 2, 4, low=1)
+
+
+KINDS: dict[str, Callable[[pl.Expr], pl.Expr]] = {
+    "name": _name,
+    "first_name": lambda m: _pick(m, 0, "first_name"),
+    "last_name": lambda m: _pick(m, 1, "last_name"),
+    "email": _email,
+    "user_name": _user_name,
+    "phone": _phone,
+    "street_address": lambda m: _pick(m, 0, "street_address"),
+    "address": _address,
+    "city": lambda m: _pick(m, 1, "city"),
+    "zipcode": lambda m: _digits(m, 3, 5, low=1000),
+    "company": lambda m: _pick(m, 0, "company"),
+    "country": lambda m: _pick(m, 0, "country"),
+    "ssn": _ssn,
+}
+
+
+class Surrogate(Transform[SurrogateRule]):
+    """Replace each value with a fake of the rule's kind, fixed by the value's keyed HMAC."""
+
+    spec = TransformSpec("surrogate", f"1+faker{FAKER_VERSION}", True, True, False, True, False)
+
+    def key_purpose(self, rule: SurrogateRule) -> str:
+        """Surrogates use the keyset key named by the rule (``surrogate`` by default)."""
+        return rule.key
+
+    def check(
+        self, rule: SurrogateRule, column: str, dtype: pl.DataType, schema: pl.Schema
+    ) -> list[str]:
+        """Any scalar column can be replaced by surrogates (the output is text)."""
+        return need(not dtype.is_nested(), column, f"cannot surrogate a nested {dtype} column")
+
+    def expression(self, rule: SurrogateRule, ctx: BuildContext) -> pl.Expr:
+        """The kind's template over the value's HMAC; nulls stay null."""
+        mac = hmac_hex(as_text(pl.col(ctx.column), ctx.dtype), ctx.key(rule.key, "surrogate"))
+        return KINDS[rule.kind](mac)
