@@ -39,7 +39,9 @@ def anonymize_frame(
     return anonymize_lazy(frame.lazy(), policy, keyset=keyset).collect()
 
 
-def anonymize_table(table: pa.Table, policy: PolicyLike, *, keyset: Keyset | None = None) -> pa.Table:
+def anonymize_table(
+    table: pa.Table, policy: PolicyLike, *, keyset: Keyset | None = None
+) -> pa.Table:
     """A safe copy of an Arrow table."""
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)

@@ -41,7 +41,7 @@ app = typer.Typer(
 keys_app = typer.Typer(help="Create and manage keysets.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
-stdout = Console()
+stdout = Console(width=None if sys.stdout.isatty() else 120)
 stderr = Console(stderr=True)
 
 P = ParamSpec("P")
@@ -96,8 +96,9 @@ def run_command(
     keys = _keyset(keyset)
     if stderr.is_terminal and not quiet:
         with RichProgress(stderr) as bar:
-            result = local.run(rules, str(policy), input_path, outdir, keys,
-                               overwrite=overwrite, progress=bar)
+            result = local.run(
+                rules, str(policy), input_path, outdir, keys, overwrite=overwrite, progress=bar
+            )
     else:
         result = local.run(rules, str(policy), input_path, outdir, keys, overwrite=overwrite)
     if not quiet:
@@ -119,8 +120,9 @@ def validate_command(
         _, items = discover_inputs(against)
         for item in items:
             schema, _rows = read_schema(item)
-            problems.extend(p for p in schema_problems(rules, schema, str(item.source))
-                            if p not in problems)
+            problems.extend(
+                p for p in schema_problems(rules, schema, str(item.source)) if p not in problems
+            )
     if problems:
         raise _fail(problems, 1)
     checked = f" against {against}" if against else ""

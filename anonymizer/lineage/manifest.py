@@ -98,7 +98,9 @@ def read_manifest(path: Path) -> RunManifest:
         data = json.loads(path.read_text(encoding="utf-8"))
         return RunManifest.model_validate(data)
     except FileNotFoundError:
-        raise ManifestError(f"{path}: manifest not found; run anonymizer on the data first") from None
+        raise ManifestError(
+            f"{path}: manifest not found; run anonymizer on the data first"
+        ) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValidationError):
         raise ManifestError(
             f"{path}: not a valid anonymizer manifest; re-run anonymizer to regenerate it"

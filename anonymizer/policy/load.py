@@ -15,6 +15,7 @@ from pydantic_core import ErrorDetails
 from anonymizer.errors import PolicyError
 from anonymizer.policy.models import ACTIONS, RULE_MODELS, Policy
 
+
 def _duplicate_keys(node: yaml.Node, source: str) -> list[str]:
     """YAML silently keeps the last of two equal keys; a policy must not, so list them."""
     problems: list[str] = []
@@ -48,10 +49,11 @@ def _line_of(root: yaml.Node | None, loc: Sequence[int | str]) -> int:
                 if str(key_node.value) == str(part):
                     child, line = value_node, key_node.start_mark.line + 1
                     break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if 0 <= part < len(node.value):
-                child = node.value[part]
-                line = child.start_mark.line + 1
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
+            child = node.value[part]
+            line = child.start_mark.line + 1
         if child is not None:
             node = child
     return line
@@ -86,9 +88,7 @@ def _fix_for(error: ErrorDetails) -> str:
     return f"{message}; fix the value"
 
 
-def _validation_problems(
-    exc: ValidationError, root: yaml.Node | None, source: str
-) -> list[str]:
+def _validation_problems(exc: ValidationError, root: yaml.Node | None, source: str) -> list[str]:
     return [
         f"{source}:{_line_of(root, err['loc'])}: {_where(err['loc'])}: {_fix_for(err)}"
         for err in exc.errors()
@@ -127,8 +127,9 @@ def load_policy(path: Path) -> Policy:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(f"{path}: cannot read policy ({exc.__class__.__name__}); "
-                          "save it as UTF-8 text") from None
+        raise PolicyError(
+            f"{path}: cannot read policy ({exc.__class__.__name__}); save it as UTF-8 text"
+        ) from None
     return parse_policy(text, str(path))
 
 

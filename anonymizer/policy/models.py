@@ -7,6 +7,7 @@ safest data of all.
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -102,7 +103,7 @@ class GeneralizeRule(_Rule):
     @classmethod
     def _edges_increase(cls, edges: tuple[float, ...] | None) -> tuple[float, ...] | None:
         if edges is not None and (
-            len(edges) < 1 or any(b <= a for a, b in zip(edges, edges[1:], strict=False))
+            len(edges) < 1 or any(b <= a for a, b in itertools.pairwise(edges))
         ):
             raise ValueError("edges must be a non-empty, strictly increasing list of numbers")
         return edges

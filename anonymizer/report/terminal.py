@@ -47,7 +47,9 @@ def plan_table(steps: list[dict[str, Any]], title: str) -> Table:
 def print_run_summary(console: Console, result: RunResult) -> None:
     """Columns and actions, rows, time, and where the output and manifest went."""
     manifest = result.manifest
-    console.print(plan_table(manifest.plan, f"policy {manifest.policy.name} v{manifest.policy.version}"))
+    console.print(
+        plan_table(manifest.plan, f"policy {manifest.policy.name} v{manifest.policy.version}")
+    )
     rate = result.rows / result.seconds if result.seconds > 0 else float("inf")
     console.print(
         f"rows: {result.rows:,} in {result.seconds:.2f} s ({rate:,.0f} rows/s), "

@@ -233,4 +233,3 @@ def run(
         rows=sum(job.rows for job in jobs),
         seconds=time.perf_counter() - clock,
     )
-

@@ -13,8 +13,16 @@ from anonymizer.transforms.generalize import Generalize
 from anonymizer.transforms.surrogate import Surrogate
 from anonymizer.transforms.tokens import HashToken
 
-for _transform in (Drop(), Keep(), Redact(), Mask(), HashToken(), Surrogate(), Generalize(),
-                   DateShift()):
+for _transform in (
+    Drop(),
+    Keep(),
+    Redact(),
+    Mask(),
+    HashToken(),
+    Surrogate(),
+    Generalize(),
+    DateShift(),
+):
     register_transform(_transform.spec.name, _transform)  # type: ignore[arg-type]
 
 __all__ = [

@@ -76,7 +76,7 @@ def is_temporal(dtype: pl.DataType) -> bool:
 
 def as_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     """The canonical text form of a column that keyed and string transforms operate on."""
-    if dtype == pl.String or dtype == pl.Binary:
+    if dtype in (pl.String, pl.Binary):
         return expr
     return expr.cast(pl.String)
 

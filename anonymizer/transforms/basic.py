@@ -38,7 +38,9 @@ class Redact(Transform[RedactRule]):
         col = pl.col(ctx.column)
         if rule.value is None:
             return pl.lit(None, dtype=ctx.dtype)
-        return pl.when(col.is_not_null()).then(pl.lit(rule.value)).otherwise(pl.lit(None, pl.String))
+        return (
+            pl.when(col.is_not_null()).then(pl.lit(rule.value)).otherwise(pl.lit(None, pl.String))
+        )
 
 
 def _class_escape(chars: str) -> str:
@@ -65,7 +67,9 @@ class Mask(Transform[MaskRule]):
 
     spec = TransformSpec("mask", "1", True, True, False, True, False)
 
-    def check(self, rule: MaskRule, column: str, dtype: pl.DataType, schema: pl.Schema) -> list[str]:
+    def check(
+        self, rule: MaskRule, column: str, dtype: pl.DataType, schema: pl.Schema
+    ) -> list[str]:
         """Masking works on the text form of scalar, non-binary columns."""
         return need(
             not dtype.is_nested() and dtype != pl.Binary, column, f"cannot mask a {dtype} column"
@@ -78,7 +82,9 @@ class Mask(Transform[MaskRule]):
         replacement = rule.char.replace("$", "$$")
         kept = rule.keep_first + rule.keep_last
         length = text.str.len_chars()
-        middle = text.str.slice(rule.keep_first, length - kept).str.replace_all(pattern, replacement)
+        middle = text.str.slice(rule.keep_first, length - kept).str.replace_all(
+            pattern, replacement
+        )
         partial = text.str.head(rule.keep_first) + middle + text.str.tail(rule.keep_last)
         full = text.str.replace_all(pattern, replacement)
         if kept == 0:

@@ -51,7 +51,8 @@ class DateShift(Transform[DateShiftRule]):
     def expression(self, rule: DateShiftRule, ctx: BuildContext) -> pl.Expr:
         """The date plus the subject's offset in days."""
         subject_dtype = ctx.schema[rule.subject]
-        mac = hmac_hex(as_text(pl.col(rule.subject), subject_dtype), ctx.key(rule.key, "date_shift"))
+        mac = hmac_hex(
+            as_text(pl.col(rule.subject), subject_dtype), ctx.key(rule.key, "date_shift")
+        )
         offset = hmac_slice_int(mac, 0) % (2 * rule.max_days + 1) - rule.max_days
         return pl.col(ctx.column) + pl.duration(days=offset)
-

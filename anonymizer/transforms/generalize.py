@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import polars as pl
 
 from anonymizer.policy.models import GeneralizeRule
@@ -41,29 +43,39 @@ def _tail_coded(rule: GeneralizeRule, value: pl.Expr, body: pl.Expr) -> pl.Expr:
     if rule.top is not None:
         coded = pl.when(value >= rule.top).then(pl.lit(f">={_number(rule.top)}")).otherwise(coded)
     if rule.bottom is not None:
-        coded = pl.when(value < rule.bottom).then(pl.lit(f"<{_number(rule.bottom)}")).otherwise(
-            coded
+        coded = (
+            pl.when(value < rule.bottom).then(pl.lit(f"<{_number(rule.bottom)}")).otherwise(coded)
         )
     return coded
 
 
 def _width_buckets(rule: GeneralizeRule, value: pl.Expr, integral: bool) -> pl.Expr:
     assert rule.width is not None
-    low = ((value - rule.origin) / rule.width).floor() * rule.width + rule.origin
     if integral:
-        low_i = low.cast(pl.Int64)
-        high_i = low_i + int(rule.width) - 1
+        # Integer arithmetic: float division would misplace large int64 values.
+        width, origin = int(rule.width), int(rule.origin)
+        low_i = (value.cast(pl.Int64) - origin) // width * width + origin
+        high_i = low_i + (width - 1)
         return low_i.cast(pl.String) + pl.lit("-") + high_i.cast(pl.String)
-    low_f = low.cast(pl.Float64).round(9)
-    high_f = (low_f + rule.width).round(9)
-    return pl.lit("[") + low_f.cast(pl.String) + pl.lit(", ") + high_f.cast(pl.String) + pl.lit(")")
+    number = value.cast(pl.Float64)
+    guess = ((number - rule.origin) / rule.width).floor() * rule.width + rule.origin
+    # Division rounding can put the guess one bucket off; step back or forward by one.
+    low = (
+        pl.when(number < guess)
+        .then(guess - rule.width)
+        .when(number >= guess + rule.width)
+        .then(guess + rule.width)
+        .otherwise(guess)
+    )
+    high = low + rule.width
+    return pl.lit("[") + low.cast(pl.String) + pl.lit(", ") + high.cast(pl.String) + pl.lit(")")
 
 
 def _edge_buckets(edges: tuple[float, ...], value: pl.Expr, integral: bool) -> pl.Expr:
     chain: pl.Expr = pl.lit(f">={_number(edges[-1])}")
-    for low, high in reversed(list(zip(edges, edges[1:], strict=False))):
-        chain = pl.when(value < high).then(pl.lit(interval_label(low, high, integral))).otherwise(
-            chain
+    for low, high in reversed(list(itertools.pairwise(edges))):
+        chain = (
+            pl.when(value < high).then(pl.lit(interval_label(low, high, integral))).otherwise(chain)
         )
     return pl.when(value < edges[0]).then(pl.lit(f"<{_number(edges[0])}")).otherwise(chain)
 
@@ -78,7 +90,9 @@ class Generalize(Transform[GeneralizeRule]):
     ) -> list[str]:
         """Numeric modes need numbers, date_part needs dates, keep_prefix needs text."""
         if rule.mode in ("width", "edges"):
-            return need(dtype.is_numeric(), column, f"{rule.mode} needs a numeric column, not {dtype}")
+            return need(
+                dtype.is_numeric(), column, f"{rule.mode} needs a numeric column, not {dtype}"
+            )
         if rule.mode == "date_part":
             return need(is_temporal(dtype), column, f"date_part needs a date column, not {dtype}")
         return need(
@@ -95,9 +109,9 @@ class Generalize(Transform[GeneralizeRule]):
         if rule.keep_prefix is not None:
             text = as_text(col, ctx.dtype)
             fill = rule.fill.replace("$", "$$")
-            return text.str.head(rule.keep_prefix) + text.str.slice(rule.keep_prefix).str.replace_all(
-                "(?s).", fill
-            )
+            return text.str.head(rule.keep_prefix) + text.str.slice(
+                rule.keep_prefix
+            ).str.replace_all("(?s).", fill)
         integral = _integral(rule, ctx.dtype)
         if rule.edges is not None:
             body = _edge_buckets(rule.edges, col, integral)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Any
 
 import polars as pl
 import polars_hash  # noqa: F401  (registers the .chash namespace)
@@ -23,7 +24,9 @@ SLICE_DIGITS = 12  # 48 bits per derived integer; five independent slices per MA
 
 def hmac_hex(text: pl.Expr, key: Key) -> pl.Expr:
     """Lower-case hex HMAC-SHA-256 of each value of a String or Binary expression."""
-    return text.chash.hmac_sha256(key=key.material.hex())
+    namespace: Any = text.chash  # type: ignore[attr-defined]  # registered by polars_hash
+    mac: pl.Expr = namespace.hmac_sha256(key=key.material.hex())
+    return mac
 
 
 def hmac_slice_int(mac_hex: pl.Expr, index: int) -> pl.Expr:

@@ -13,22 +13,31 @@ import polars as pl
 
 from anonymizer.policy.models import SurrogateRule
 from anonymizer.transforms.base import BuildContext, Transform, TransformSpec, as_text, need
-from anonymizer.transforms.keyed import hmac_hex, hmac_slice_int
+from anonymizer.transforms.keyed import HEX_DIGITS, hmac_hex, hmac_slice_int
 from anonymizer.transforms.surrogate_pools import FAKER_VERSION, pool
 
 
 def _pick(mac: pl.Expr, index: int, pool_name: str) -> pl.Expr:
+    # A gather from a literal pool streams in bounded memory; replace_strict with the same
+    # mapping was measured at about 3x the peak memory per pick.
     values = pool(pool_name)
     position = hmac_slice_int(mac, index) % len(values)
-    return position.replace_strict(
-        old=list(range(len(values))), new=list(values), return_dtype=pl.String
-    )
+    return pl.lit(pl.Series(pool_name, values, dtype=pl.String)).gather(position)
 
 
 def _digits(mac: pl.Expr, index: int, width: int, low: int = 0) -> pl.Expr:
     span = 10**width - low
-    number = hmac_slice_int(mac, index) % span + low
+    number: pl.Expr = hmac_slice_int(mac, index) % span + low
     return number.cast(pl.String).str.zfill(width)
+
+
+def _number(mac: pl.Expr, index: int, low: int, high: int) -> pl.Expr:
+    """A decimal number in [low, high] without leading zeros."""
+    return (hmac_slice_int(mac, index) % (high - low + 1) + low).cast(pl.String)
+
+
+def _street(mac: pl.Expr) -> pl.Expr:
+    return _number(mac, 0, 1, 99_999) + pl.lit(" ") + _pick(mac, 4, "street_name")
 
 
 def _email_part(mac: pl.Expr, index: int, pool_name: str) -> pl.Expr:
@@ -50,11 +59,11 @@ def _user_name(m: pl.Expr) -> pl.Expr:
 
 
 def _phone(m: pl.Expr) -> pl.Expr:
-    return pl.lit("(") + _digits(m, 0, 3, low=200) + pl.lit(") 555-") + _digits(m, 1, 4)
+    return pl.lit("(") + _number(m, 0, 200, 999) + pl.lit(") 555-") + _digits(m, 1, 4)
 
 
 def _address(m: pl.Expr) -> pl.Expr:
-    street, city = _pick(m, 0, "street_address"), _pick(m, 1, "city")
+    street, city = _street(m), _pick(m, 1, "city")
     state, zipcode = _pick(m, 2, "state_abbr"), _digits(m, 3, 5, low=1000)
     return street + pl.lit(", ") + city + pl.lit(", ") + state + pl.lit(" ") + zipcode
 
@@ -72,7 +81,7 @@ KINDS: dict[str, Callable[[pl.Expr], pl.Expr]] = {
     "email": _email,
     "user_name": _user_name,
     "phone": _phone,
-    "street_address": lambda m: _pick(m, 0, "street_address"),
+    "street_address": _street,
     "address": _address,
     "city": lambda m: _pick(m, 1, "city"),
     "zipcode": lambda m: _digits(m, 3, 5, low=1000),
@@ -94,10 +103,25 @@ class Surrogate(Transform[SurrogateRule]):
     def check(
         self, rule: SurrogateRule, column: str, dtype: pl.DataType, schema: pl.Schema
     ) -> list[str]:
-        """Any scalar column can be replaced by surrogates (the output is text)."""
-        return need(not dtype.is_nested(), column, f"cannot surrogate a nested {dtype} column")
+        """Any scalar, non-binary column can be replaced by surrogates (the output is text)."""
+        return need(
+            not dtype.is_nested() and dtype != pl.Binary,
+            column,
+            f"cannot surrogate a {dtype} column",
+        )
 
     def expression(self, rule: SurrogateRule, ctx: BuildContext) -> pl.Expr:
-        """The kind's template over the value's HMAC; nulls stay null."""
-        mac = hmac_hex(as_text(pl.col(ctx.column), ctx.dtype), ctx.key(rule.key, "surrogate"))
-        return KINDS[rule.kind](mac)
+        """The kind's template over the value's HMAC; nulls stay null.
+
+        A fake that happens to equal its own input (ignoring case) is replaced by the fake drawn
+        from the MAC rotated by half its length (independent slices), so a surrogate never
+        reproduces the value it replaces (unless both draws do, about 1 in the pool size squared).
+        """
+        key = ctx.key(rule.key, "surrogate")
+        text = as_text(pl.col(ctx.column), ctx.dtype)
+        mac = hmac_hex(text, key)
+        rotated = mac.str.slice(HEX_DIGITS // 2) + mac.str.slice(0, HEX_DIGITS // 2)
+        template = KINDS[rule.kind]
+        first, second = template(mac), template(rotated)
+        same = first.str.to_lowercase() == text.str.to_lowercase()
+        return pl.when(same).then(second).otherwise(first)

@@ -34,14 +34,14 @@ def _generated(method: str) -> tuple[str, ...]:
 
 @cache
 def pool(name: str) -> tuple[str, ...]:
-    """The pool called ``name`` (first_name, last_name, street_address, city, …)."""
+    """The pool called ``name`` (first_name, last_name, street_name, city, …)."""
     builders = {
         "first_name": lambda: _sorted_unique(list(PersonProvider.first_names)),
         "last_name": lambda: _sorted_unique(list(PersonProvider.last_names)),
         "state_abbr": lambda: _sorted_unique(list(AddressProvider.states_abbr)),
         "country": lambda: _sorted_unique(list(AddressProvider.countries)),
         "email_domain": lambda: EMAIL_DOMAINS,
-        "street_address": lambda: _generated("street_address"),
+        "street_name": lambda: _generated("street_name"),
         "city": lambda: _generated("city"),
         "company": lambda: _generated("company"),
     }

@@ -1,0 +1,5 @@
+"""``python -m anonymizer`` runs the CLI."""
+
+from anonymizer.cli import entrypoint
+
+entrypoint()

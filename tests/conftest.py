@@ -1,0 +1,57 @@
+"""Shared fixtures: fresh keysets (tests make their own keys), paths, a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from anonymizer.crypto.keyset import Keyset, generate_keyset, write_keyset
+from anonymizer.policy.compile import compile_plan
+from anonymizer.policy.load import parse_policy
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "fixtures" / "customers.parquet"
+CUSTOMERS_POLICY = ROOT / "rules" / "customers.yaml"
+
+
+@pytest.fixture
+def keyset() -> Keyset:
+    return generate_keyset()
+
+
+@pytest.fixture
+def keyset_file(tmp_path: Path) -> Path:
+    path = tmp_path / "keys" / "keyset.json"
+    write_keyset(generate_keyset(), path)
+    return path
+
+
+def apply_rule(
+    frame: pl.DataFrame, column: str, rule_yaml: str, keyset: Keyset | None
+) -> pl.Series:
+    """Apply a one-column policy (other columns kept) and return the transformed column."""
+    policy = parse_policy(f"name: t\nunlisted_columns: keep\ncolumns:\n  {column}: {rule_yaml}\n")
+    plan = compile_plan(policy, frame.schema, keyset)
+    return plan.apply(frame.lazy()).collect()[column]
+
+
+def run_cli(
+    args: Sequence[str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real console entry point in a subprocess (no tty, like CI)."""
+    full_env = {k: v for k, v in os.environ.items() if k != "ANONYMIZER_KEYSET"}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "anonymizer", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        check=False,
+        timeout=300,
+    )
