@@ -21,7 +21,7 @@ demo: $(STAMP)
 		--overwrite fixtures/customers.parquet $(DEMO)/safe
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check anonymizer tests benchmarks fixtures

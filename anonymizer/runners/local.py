@@ -32,6 +32,7 @@ from anonymizer.lineage.manifest import (
     write_manifest,
 )
 from anonymizer.policy.compile import Plan, compile_plan
+from anonymizer.policy.load import policy_digest
 from anonymizer.policy.models import Policy
 from anonymizer.runners.inputs import InputFile, discover_inputs, read_schema
 
@@ -72,14 +73,23 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _check_partition_keys(item: InputFile, policy: Policy) -> None:
-    for key in item.partition_keys:
+def _file_policy(item: InputFile, policy: Policy) -> Policy:
+    """The policy for one file: Hive partition columns live in its path, not in the file.
+
+    They are mirrored unchanged into the output path, so only ``keep`` is allowed for them.
+    """
+    keys = item.partition_keys
+    for key in keys:
         rule = policy.columns.get(key)
         if rule is not None and rule.action != "keep":
             raise PlanError(
                 f"{item.source}: column {key!r} is a Hive partition in the directory names, so "
                 f"'{rule.action}' cannot change it; re-partition the data by another column"
             )
+    if not any(key in policy.columns for key in keys):
+        return policy
+    columns = {c: r for c, r in policy.columns.items() if c not in keys}
+    return policy.model_copy(update={"columns": columns})
 
 
 def _check_output(root: Path, items: list[InputFile], outdir: Path, overwrite: bool) -> None:
@@ -163,9 +173,8 @@ def _prepare(
 ) -> list[_Job]:
     jobs = []
     for item in items:
-        _check_partition_keys(item, policy)
         schema, rows = read_schema(item)
-        plan = compile_plan(policy, schema, keyset, data_name=str(item.source))
+        plan = compile_plan(_file_policy(item, policy), schema, keyset, data_name=str(item.source))
         target = outdir / item.relative
         tmp = target.with_name(f"{TMP_MARKER}{run_id}-{target.name}")
         jobs.append(_Job(item, target, tmp, plan, rows))
@@ -217,7 +226,7 @@ def run(
             name=policy.name,
             version=policy.version,
             owner=policy.owner,
-            digest=first.policy_digest,
+            digest=policy_digest(policy),
             source=policy_source,
         ),
         plan=_plan_records(jobs),

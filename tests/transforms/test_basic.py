@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from anonymizer.crypto.keyset import Keyset
-from anonymizer.policy.load import parse_policy
 from anonymizer.policy.compile import compile_plan
+from anonymizer.policy.load import parse_policy
 from anonymizer.policy.models import MaskRule
 from anonymizer.transforms.basic import mask_value
 from tests.conftest import apply_rule
