@@ -76,17 +76,18 @@ class Mask(Transform[MaskRule]):
         )
 
     def expression(self, rule: MaskRule, ctx: BuildContext) -> pl.Expr:
-        """Head + masked middle + tail; values no longer than the kept parts are fully masked."""
+        """Head + masked middle + tail; values no longer than the kept parts are fully masked.
+
+        The regex runs once over the whole value; masking maps one character to one, so the
+        kept head and tail are then spliced back from the original at the same positions.
+        """
         text = as_text(pl.col(ctx.column), ctx.dtype)
         pattern = f"(?s)[^{_class_escape(rule.separators)}]" if rule.keep_separators else "(?s)."
-        replacement = rule.char.replace("$", "$$")
+        full = text.str.replace_all(pattern, rule.char.replace("$", "$$"))
         kept = rule.keep_first + rule.keep_last
-        length = text.str.len_chars()
-        middle = text.str.slice(rule.keep_first, length - kept).str.replace_all(
-            pattern, replacement
-        )
-        partial = text.str.head(rule.keep_first) + middle + text.str.tail(rule.keep_last)
-        full = text.str.replace_all(pattern, replacement)
         if kept == 0:
             return full
+        length = text.str.len_chars()
+        middle = full.str.slice(rule.keep_first, length - kept)
+        partial = text.str.head(rule.keep_first) + middle + text.str.tail(rule.keep_last)
         return pl.when(length > kept).then(partial).otherwise(full)

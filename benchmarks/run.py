@@ -1,0 +1,202 @@
+"""``make bench``: streaming throughput and peak memory against a plain Parquet copy.
+
+Every figure is a ratio against a baseline measured in the same run on the same file, because
+these machines are noisy. Runs happen in subprocesses so peak RSS (``wait4``) is per run.
+Sizes: ANONYMIZER_BENCH_SIZES_GB="1,4" (default). Results go to benchmarks/results.json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from rich.console import Console
+from rich.table import Table
+
+from anonymizer.crypto.keyset import generate_keyset, write_keyset
+from anonymizer.transforms.keyed import hmac_hex
+from fixtures.make_large import BYTES_PER_ROW_ON_DISK, write_large
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+RESULTS = HERE / "results.json"
+
+FAST_POLICY = """
+name: bench-fast
+unlisted_columns: keep
+columns:
+  customer_id: {action: hash_token, prefix: "cus_"}
+  full_name: {action: mask, keep_first: 1}
+  email: {action: hash_token}
+  phone: {action: mask, keep_last: 2}
+  zip: {action: generalize, keep_prefix: 3}
+  birth_date: {action: generalize, date_part: year}
+  salary: {action: generalize, width: 10000, top: 200000}
+  support_notes: {action: redact}
+"""
+
+FULL_POLICY = FAST_POLICY.replace(
+    "full_name: {action: mask, keep_first: 1}", "full_name: {action: surrogate, kind: name}"
+).replace("email: {action: hash_token}", "email: {action: surrogate, kind: email}")
+
+# One family at a time, every other column kept: what each kind of transform costs.
+FAMILY_POLICIES = {
+    "token_1col": "customer_id: {action: hash_token}",
+    "mask_1col": "full_name: {action: mask, keep_first: 1}",
+    "generalize_3col": "zip: {action: generalize, keep_prefix: 3}\n"
+    "  birth_date: {action: generalize, date_part: year}\n"
+    "  salary: {action: generalize, width: 10000, top: 200000}",
+}
+
+
+def policies() -> dict[str, str]:
+    """Every benchmarked policy by name; ``fast`` is the one measured at every size."""
+    found = {"fast": FAST_POLICY, "full_surrogates": FULL_POLICY}
+    for name, rules in FAMILY_POLICIES.items():
+        found[name] = f"name: {name}\nunlisted_columns: keep\ncolumns:\n  {rules}\n"
+    return found
+
+
+@dataclass(frozen=True)
+class Measured:
+    seconds: float
+    peak_rss_mib: float
+
+
+def measure(command: list[str]) -> Measured:
+    """Wall time and peak RSS of one subprocess."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        err = process.stderr.read().decode() if process.stderr else ""
+        raise SystemExit(f"benchmark command failed: {' '.join(command)}\n{err}")
+    return Measured(seconds, usage.ru_maxrss / 1024)
+
+
+def copy_command(source: Path, target: Path) -> list[str]:
+    code = (
+        "import polars as pl, sys; "
+        "pl.scan_parquet(sys.argv[1]).sink_parquet(sys.argv[2], engine='streaming')"
+    )
+    return [sys.executable, "-c", code, str(source), str(target)]
+
+
+def run_command(policy: Path, keyset: Path, source: Path, out: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "anonymizer",
+        "run",
+        "-q",
+        "--overwrite",
+        "-p",
+        str(policy),
+        "-k",
+        str(keyset),
+        str(source),
+        str(out),
+    ]
+
+
+def dataset(size_gb: float) -> Path:
+    rows = int(size_gb * 1e9 / BYTES_PER_ROW_ON_DISK)
+    path = DATA / f"customers-{size_gb:g}gb.parquet"
+    if not path.exists():
+        write_large(path, rows)
+    return path
+
+
+def hmac_figures(values: int = 1_000_000) -> dict[str, dict[str, object]]:
+    """Native (polars-hash) HMAC vs stdlib hmac, per value, over the same texts."""
+    key = generate_keyset(["tokenize"]).for_purpose("tokenize")
+    texts = [f"user{i}@example.com" for i in range(values)]
+    series = pl.Series("v", texts)
+    start = time.perf_counter()
+    native = pl.select(hmac_hex(pl.lit(series), key)).to_series()
+    native_us = (time.perf_counter() - start) / values * 1e6
+    raw_key = key.material.hex().encode()
+    start = time.perf_counter()
+    reference = [hmac.new(raw_key, t.encode(), hashlib.sha256).hexdigest() for t in texts]
+    stdlib_us = (time.perf_counter() - start) / values * 1e6
+    assert native.to_list() == reference
+    return {
+        "hmac_native_us_per_value": {
+            "value": round(native_us, 3),
+            "unit": "us/value",
+            "baseline": round(stdlib_us, 3),
+            "ratio": round(native_us / stdlib_us, 3),
+        },
+    }
+
+
+def main() -> None:
+    sizes = [float(s) for s in os.environ.get("ANONYMIZER_BENCH_SIZES_GB", "1,4").split(",")]
+    DATA.mkdir(exist_ok=True)
+    keyset = DATA / "keyset.json"
+    if not keyset.exists():
+        write_keyset(generate_keyset(), keyset)
+    policy_files = {}
+    for name, text in policies().items():
+        policy_files[name] = DATA / f"{name}.yaml"
+        policy_files[name].write_text(text)
+    results: dict[str, dict[str, object]] = {}
+    rss: dict[float, float] = {}
+    for size in sizes:
+        source = dataset(size)
+        tag = f"{size:g}gb"
+        results[f"input_{tag}_size"] = {
+            "value": round(source.stat().st_size / 2**20),
+            "unit": "MiB",
+            "baseline": None,
+            "ratio": None,
+        }
+        copy = measure(copy_command(source, DATA / "copy.parquet"))
+        for name, policy in policy_files.items():
+            if name != "fast" and size != sizes[0]:
+                continue  # the per-family ratios need one size; memory growth needs "fast"
+            ours = measure(run_command(policy, keyset, source, DATA / f"out-{name}"))
+            results[f"{name}_{tag}_wall"] = {
+                "value": round(ours.seconds, 2),
+                "unit": "s",
+                "baseline": round(copy.seconds, 2),
+                "ratio": round(ours.seconds / copy.seconds, 2),
+            }
+            results[f"{name}_{tag}_peak_rss"] = {
+                "value": round(ours.peak_rss_mib),
+                "unit": "MiB",
+                "baseline": round(copy.peak_rss_mib),
+                "ratio": round(ours.peak_rss_mib / copy.peak_rss_mib, 2),
+            }
+            if name == "fast":
+                rss[size] = ours.peak_rss_mib
+    if len(rss) > 1:
+        small, large = min(rss), max(rss)
+        results[f"peak_rss_growth_{large:g}gb_vs_{small:g}gb"] = {
+            "value": round(rss[large]),
+            "unit": "MiB",
+            "baseline": round(rss[small]),
+            "ratio": round(rss[large] / rss[small], 2),
+        }
+    results.update(hmac_figures())
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    table = Table(title="anonymizer benchmarks (ratio = ours / baseline, same run, same file)")
+    for column in ("figure", "value", "unit", "baseline", "ratio"):
+        table.add_column(column)
+    for name, fig in results.items():
+        table.add_row(name, *(str(fig[k]) for k in ("value", "unit", "baseline", "ratio")))
+    Console(width=120).print(table)
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
