@@ -178,4 +178,3 @@ def main(
 def entrypoint() -> None:
     """Console-script entry point."""
     app(prog_name="anonymizer")
-    sys.exit(0)

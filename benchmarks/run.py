@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -23,7 +22,8 @@ from rich.table import Table
 
 from anonymizer.crypto.keyset import generate_keyset, write_keyset
 from anonymizer.transforms.keyed import hmac_hex
-from fixtures.make_large import BYTES_PER_ROW_ON_DISK, write_large
+from benchmarks.measure import Measured, run_measured
+from fixtures.make_large import BYTES_PER_ROW_ON_DISK
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -65,54 +65,38 @@ def policies() -> dict[str, str]:
     return found
 
 
-@dataclass(frozen=True)
-class Measured:
-    seconds: float
-    peak_rss_mib: float
+def measure(mode: str, target: str, args: list[str]) -> Measured:
+    """Run one benchmarked program; stop the benchmark if it fails."""
+    result = run_measured(mode, target, args)
+    if result.returncode != 0:
+        raise SystemExit(f"benchmark run failed: {target} {' '.join(args)}\n{result.stderr}")
+    return result
 
 
-def measure(command: list[str]) -> Measured:
-    """Wall time and peak RSS of one subprocess."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        err = process.stderr.read().decode() if process.stderr else ""
-        raise SystemExit(f"benchmark command failed: {' '.join(command)}\n{err}")
-    return Measured(seconds, usage.ru_maxrss / 1024)
+COPY_CODE = (
+    "import polars as pl, sys; "
+    "pl.scan_parquet(sys.argv[1]).sink_parquet(sys.argv[2], engine='streaming')"
+)
 
 
-def copy_command(source: Path, target: Path) -> list[str]:
-    code = (
-        "import polars as pl, sys; "
-        "pl.scan_parquet(sys.argv[1]).sink_parquet(sys.argv[2], engine='streaming')"
-    )
-    return [sys.executable, "-c", code, str(source), str(target)]
+def copy_args(source: Path, target: Path) -> tuple[str, str, list[str]]:
+    """The baseline: a plain streaming Parquet copy of the same file."""
+    return "-c", COPY_CODE, [str(source), str(target)]
 
 
-def run_command(policy: Path, keyset: Path, source: Path, out: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "anonymizer",
-        "run",
-        "-q",
-        "--overwrite",
-        "-p",
-        str(policy),
-        "-k",
-        str(keyset),
-        str(source),
-        str(out),
-    ]
+def run_args(policy: Path, keyset: Path, source: Path, out: Path) -> tuple[str, str, list[str]]:
+    """Our CLI on the same file."""
+    args = ["run", "-q", "--overwrite", "-p", str(policy), "-k", str(keyset), str(source), str(out)]
+    return "-m", "anonymizer", args
 
 
 def dataset(size_gb: float) -> Path:
     rows = int(size_gb * 1e9 / BYTES_PER_ROW_ON_DISK)
     path = DATA / f"customers-{size_gb:g}gb.parquet"
-    if not path.exists():
-        write_large(path, rows)
+    if not path.exists():  # in a subprocess, so this process stays small
+        code = "import sys; from pathlib import Path; from fixtures.make_large import write_large; "
+        code += "write_large(Path(sys.argv[1]), int(sys.argv[2]))"
+        subprocess.run([sys.executable, "-c", code, str(path), str(rows)], check=True)
     return path
 
 
@@ -160,11 +144,11 @@ def main() -> None:
             "baseline": None,
             "ratio": None,
         }
-        copy = measure(copy_command(source, DATA / "copy.parquet"))
+        copy = measure(*copy_args(source, DATA / "copy.parquet"))
         for name, policy in policy_files.items():
             if name != "fast" and size != sizes[0]:
                 continue  # the per-family ratios need one size; memory growth needs "fast"
-            ours = measure(run_command(policy, keyset, source, DATA / f"out-{name}"))
+            ours = measure(*run_args(policy, keyset, source, DATA / f"out-{name}"))
             results[f"{name}_{tag}_wall"] = {
                 "value": round(ours.seconds, 2),
                 "unit": "s",

@@ -55,7 +55,6 @@ class RunResult:
 
     manifest: RunManifest
     manifest_path: Path
-    plan: Plan
     rows: int
     seconds: float
 
@@ -92,9 +91,12 @@ def _file_policy(item: InputFile, policy: Policy) -> Policy:
     return policy.model_copy(update={"columns": columns})
 
 
-def _check_output(root: Path, items: list[InputFile], outdir: Path, overwrite: bool) -> None:
+def _check_output(
+    input_spec: str, root: Path, items: list[InputFile], outdir: Path, overwrite: bool
+) -> None:
     out, base = outdir.resolve(), root.resolve()
-    if root.is_dir() and len(items) > 1 and (out == base or base in out.parents):
+    is_tree = not Path(input_spec).is_file()
+    if is_tree and (out == base or base in out.parents):
         raise OutputError(
             f"{outdir}: output directory is inside the input {root}; choose a directory outside it"
         )
@@ -164,7 +166,7 @@ def _plan_records(jobs: list[_Job]) -> list[dict[str, object]]:
     seen: dict[str, dict[str, object]] = {}
     for job in jobs:
         for step in job.plan.describe():
-            seen.setdefault(f"{step['column']}", step)
+            seen.setdefault(str(step["column"]), step)
     return list(seen.values())
 
 
@@ -195,7 +197,7 @@ def run(
     started, clock = _now(), time.perf_counter()
     run_id = secrets.token_hex(8)
     root, items = discover_inputs(input_spec)
-    _check_output(root, items, outdir, overwrite)
+    _check_output(input_spec, root, items, outdir, overwrite)
     jobs = _prepare(policy, items, outdir, keyset, run_id)
     inputs = [_record(job.item.source, job.item.relative) for job in jobs]
     if progress is not None:
@@ -212,7 +214,6 @@ def run(
     finally:
         for job in jobs:
             job.tmp.unlink(missing_ok=True)
-    first = jobs[0].plan
     manifest = RunManifest(
         run_id=run_id,
         started_at=started,
@@ -238,7 +239,6 @@ def run(
     return RunResult(
         manifest=manifest,
         manifest_path=manifest_path,
-        plan=first,
         rows=sum(job.rows for job in jobs),
         seconds=time.perf_counter() - clock,
     )

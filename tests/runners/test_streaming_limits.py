@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from anonymizer.lineage.manifest import MANIFEST_NAME, sha256_file
+from benchmarks.measure import run_measured
 from fixtures.make_large import write_large
 
 ROWS = 6_000_000  # ~135 MB of Parquet, ~1 GB as an in-memory frame
@@ -73,13 +73,16 @@ def _start(large: tuple[Path, Path, Path], out: Path) -> subprocess.Popen[bytes]
 def test_streaming_run_stays_under_memory_cap(
     large: tuple[Path, Path, Path], tmp_path: Path
 ) -> None:
-    process = _start(large, tmp_path / "out")
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    assert process.returncode == 0, process.stderr.read() if process.stderr else ""
-    peak = usage.ru_maxrss * 1024  # Linux reports KiB
-    assert peak < RSS_CAP_BYTES, f"peak RSS {peak / 2**20:.0f} MiB: the run materialised data"
-    assert (tmp_path / "out" / "large.parquet").is_file()
+    data, policy, keyset = large
+    out = tmp_path / "out"
+    args = ["run", "-q", "-p", str(policy), "-k", str(keyset), str(data), str(out)]
+    result = run_measured("-m", "anonymizer", args)
+    assert result.returncode == 0, result.stderr
+    peak = result.peak_rss_mib * 2**20
+    assert peak < RSS_CAP_BYTES, (
+        f"peak RSS {result.peak_rss_mib:.0f} MiB: the run materialised data"
+    )
+    assert (out / "large.parquet").is_file()
 
 
 @pytest.mark.slow
