@@ -6,6 +6,7 @@ usage errors exit 2. No traceback is shown for either.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from collections.abc import Callable
@@ -94,13 +95,11 @@ def run_command(
     """Apply POLICY to INPUT and write safe Parquet plus a manifest to OUTDIR."""
     rules = load_policy(policy)
     keys = _keyset(keyset)
-    if stderr.is_terminal and not quiet:
-        with RichProgress(stderr) as bar:
-            result = local.run(
-                rules, str(policy), input_path, outdir, keys, overwrite=overwrite, progress=bar
-            )
-    else:
-        result = local.run(rules, str(policy), input_path, outdir, keys, overwrite=overwrite)
+    bar = RichProgress(stderr) if stderr.is_terminal and not quiet else None
+    with bar or contextlib.nullcontext():
+        result = local.run(
+            rules, str(policy), input_path, outdir, keys, overwrite=overwrite, progress=bar
+        )
     if not quiet:
         print_run_summary(stdout, result)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from anonymizer.crypto.keyset import Keyset, generate_keyset, write_keyset
+from anonymizer.crypto.keyset import DEFAULT_PURPOSES, Key, Keyset, generate_keyset, write_keyset
 from anonymizer.policy.compile import compile_plan
 from anonymizer.policy.load import parse_policy
 
@@ -29,6 +30,21 @@ def keyset() -> Keyset:
 def keyset_file(tmp_path: Path) -> Path:
     path = tmp_path / "keys" / "keyset.json"
     write_keyset(generate_keyset(), path)
+    return path
+
+
+def seeded_keyset_file(path: Path, seed: str) -> Path:
+    """A keyset whose keys derive from ``seed``: reproducible, so key-change tests cannot flake."""
+    keys = tuple(
+        Key(
+            key_id=f"{purpose}-{seed}",
+            purpose=purpose,
+            created="2026-01-01T00:00:00+00:00",
+            material=hashlib.sha256(f"{seed}/{purpose}".encode()).digest(),
+        )
+        for purpose in DEFAULT_PURPOSES
+    )
+    write_keyset(Keyset(keys=keys), path)
     return path
 
 

@@ -209,6 +209,8 @@ def run(
         for job, out in zip(jobs, outputs, strict=True):
             if out.rows != job.rows:
                 raise PlanError(f"{job.item.source}: {job.rows} rows in but {out.rows} out")
+        # A stale manifest must never describe the new files, even if we die mid-rename.
+        (outdir / MANIFEST_NAME).unlink(missing_ok=True)
         for job in jobs:
             os.replace(job.tmp, job.target)
     finally:
