@@ -71,3 +71,16 @@ def run_cli(
         check=False,
         timeout=300,
     )
+
+
+def run_policy(
+    keyset_file: Path,
+    source: Path | str,
+    out: Path | str,
+    *extra: str,
+    policy: Path = CUSTOMERS_POLICY,
+) -> subprocess.CompletedProcess[str]:
+    """``anonymizer run`` with a policy (the customers one by default) and a keyset file."""
+    return run_cli(
+        ["run", "-p", str(policy), "-k", str(keyset_file), *extra, str(source), str(out)]
+    )

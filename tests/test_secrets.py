@@ -13,7 +13,7 @@ from anonymizer.crypto.keyset import Keyset, load_keyset
 from anonymizer.errors import SchemaMismatchError
 from anonymizer.policy.compile import compile_plan
 from anonymizer.policy.load import load_policy
-from tests.conftest import CUSTOMERS_POLICY, FIXTURE, run_cli
+from tests.conftest import CUSTOMERS_POLICY, FIXTURE, run_policy
 
 
 def secret_forms(keyset: Keyset) -> list[str]:
@@ -47,15 +47,11 @@ def test_plan_errors_hold_no_key(keyset: Keyset) -> None:
 def test_cli_output_and_manifest_hold_no_key(keyset_file: Path, tmp_path: Path) -> None:
     keyset = load_keyset(keyset_file)
     out = tmp_path / "out"
-    result = run_cli(
-        ["run", "-p", str(CUSTOMERS_POLICY), "-k", str(keyset_file), str(FIXTURE), str(out)]
-    )
+    result = run_policy(keyset_file, FIXTURE, out)
     assert result.returncode == 0, result.stderr
     assert_no_secret(result.stdout + result.stderr, keyset)
     assert_no_secret((out / "anonymizer-manifest.json").read_text(), keyset)
-    failed = run_cli(
-        ["run", "-p", str(CUSTOMERS_POLICY), "-k", str(keyset_file), str(FIXTURE), str(out)]
-    )
+    failed = run_policy(keyset_file, FIXTURE, out)
     assert failed.returncode == 1
     assert_no_secret(failed.stdout + failed.stderr, keyset)
 
@@ -64,9 +60,7 @@ def test_output_inside_input_tree_is_refused(keyset_file: Path, tmp_path: Path) 
     data = tmp_path / "data"
     data.mkdir()
     pl.read_parquet(FIXTURE).head(10).write_parquet(data / "a.parquet")
-    result = run_cli(
-        ["run", "-p", str(CUSTOMERS_POLICY), "-k", str(keyset_file), str(data), str(data / "safe")]
-    )
+    result = run_policy(keyset_file, data, data / "safe")
     assert result.returncode == 1
     assert "inside the input" in result.stderr
     assert not (data / "safe").exists()

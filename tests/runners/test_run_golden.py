@@ -13,7 +13,7 @@ from anonymizer.api import anonymize_frame, anonymize_table
 from anonymizer.crypto.keyset import load_keyset
 from anonymizer.lineage.manifest import MANIFEST_NAME, read_manifest, sha256_file
 from anonymizer.policy.load import load_policy, policy_digest
-from tests.conftest import CUSTOMERS_POLICY, FIXTURE, run_cli, seeded_keyset_file
+from tests.conftest import CUSTOMERS_POLICY, FIXTURE, run_cli, run_policy, seeded_keyset_file
 
 PROTECTED = {  # column -> action in rules/customers.yaml (dropped ones come from unlisted_columns)
     "customer_id": "hash_token",
@@ -157,9 +157,7 @@ def test_directory_glob_and_hive_inputs_give_mirrored_trees(
         part.drop("segment").write_parquet(target)
     (tree / "_SUCCESS").write_text("")
     out = tmp_path / "out"
-    result = run_cli(
-        ["run", "-p", str(CUSTOMERS_POLICY), "-k", str(keyset_file), str(tree), str(out)]
-    )
+    result = run_policy(keyset_file, tree, out)
     assert result.returncode == 0, result.stderr
     produced = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.parquet"))
     expected = sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*.parquet"))
@@ -168,17 +166,7 @@ def test_directory_glob_and_hive_inputs_give_mirrored_trees(
     assert sorted(r.path for r in manifest.outputs) == expected
     assert sum(r.rows for r in manifest.outputs) == 600
     globbed = tmp_path / "globbed"
-    result = run_cli(
-        [
-            "run",
-            "-p",
-            str(CUSTOMERS_POLICY),
-            "-k",
-            str(keyset_file),
-            str(tree / "segment=*" / "*.parquet"),
-            str(globbed),
-        ]
-    )
+    result = run_policy(keyset_file, tree / "segment=*" / "*.parquet", globbed)
     assert result.returncode == 0, result.stderr
     assert sorted(p.relative_to(globbed).as_posix() for p in globbed.rglob("*.parquet")) == expected
 
@@ -187,17 +175,7 @@ def test_partition_column_cannot_be_transformed_in_place(keyset_file: Path, tmp_
     tree = tmp_path / "lake" / "email=x@example.com"
     tree.mkdir(parents=True)
     pl.read_parquet(FIXTURE).head(5).drop("email").write_parquet(tree / "p.parquet")
-    result = run_cli(
-        [
-            "run",
-            "-p",
-            str(CUSTOMERS_POLICY),
-            "-k",
-            str(keyset_file),
-            str(tmp_path / "lake"),
-            str(tmp_path / "out"),
-        ]
-    )
+    result = run_policy(keyset_file, tmp_path / "lake", tmp_path / "out")
     assert result.returncode == 1
     assert "Hive partition" in result.stderr
 
@@ -220,17 +198,6 @@ def test_output_over_input_is_refused(keyset_file: Path, tmp_path: Path) -> None
     data = tmp_path / "data"
     data.mkdir()
     shutil.copy(FIXTURE, data / "customers.parquet")
-    result = run_cli(
-        [
-            "run",
-            "-p",
-            str(CUSTOMERS_POLICY),
-            "-k",
-            str(keyset_file),
-            "--overwrite",
-            str(data / "customers.parquet"),
-            str(data),
-        ]
-    )
+    result = run_policy(keyset_file, data / "customers.parquet", data, "--overwrite")
     assert result.returncode == 1 and "would overwrite the input" in result.stderr
     assert sha256_file(data / "customers.parquet") == sha256_file(FIXTURE)
