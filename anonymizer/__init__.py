@@ -2,9 +2,12 @@
 
 from anonymizer._version import __version__
 from anonymizer.api import anonymize_frame, anonymize_lazy, anonymize_table, plan_for
+from anonymizer.crypto.decrypt import decrypt_file, decrypt_frame
+from anonymizer.crypto.field import FieldDecryptor, FieldEncryptor
 from anonymizer.crypto.keyset import Keyset, generate_keyset, load_keyset, write_keyset
 from anonymizer.errors import (
     AnonymizerError,
+    DecryptionError,
     InputError,
     KeyringError,
     ManifestError,
@@ -19,6 +22,9 @@ from anonymizer.policy.models import Policy
 
 __all__ = [
     "AnonymizerError",
+    "DecryptionError",
+    "FieldDecryptor",
+    "FieldEncryptor",
     "InputError",
     "KeyringError",
     "Keyset",
@@ -33,6 +39,8 @@ __all__ = [
     "anonymize_frame",
     "anonymize_lazy",
     "anonymize_table",
+    "decrypt_file",
+    "decrypt_frame",
     "generate_keyset",
     "load_keyset",
     "load_policy",

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from anonymizer._version import __version__
+from anonymizer.crypto.decrypt import decrypt_file
 from anonymizer.crypto.keyset import (
     DEFAULT_PURPOSES,
     Keyset,
@@ -25,7 +26,7 @@ from anonymizer.crypto.keyset import (
     resolve_keyset_path,
     write_keyset,
 )
-from anonymizer.errors import AnonymizerError, PolicyError
+from anonymizer.errors import AnonymizerError, KeyringError, PolicyError
 from anonymizer.policy.compile import compile_plan, schema_problems
 from anonymizer.policy.load import load_policy
 from anonymizer.report.terminal import RichProgress, plan_table, print_run_summary
@@ -141,6 +142,25 @@ def plan_command(
     schema, _rows = read_schema(items[0])
     plan = compile_plan(rules, schema, _keyset(keyset), data_name=str(items[0].source))
     stdout.print(plan_table(plan.describe(), f"plan for {items[0].source}"))
+
+
+@app.command("decrypt")
+@guarded
+def decrypt_command(
+    input_path: Annotated[Path, typer.Argument(help="Parquet file written by anonymizer run.")],
+    output: Annotated[Path, typer.Argument(help="Parquet file to write with plaintext columns.")],
+    policy: Annotated[Path, typer.Option("--policy", "-p", help="The policy that encrypted it.")],
+    columns: Annotated[str, typer.Option("--columns", help="Comma-separated columns to decrypt.")],
+    keyset: KeysetOption = None,
+) -> None:
+    """Decrypt COLUMNS of INPUT into OUTPUT (needs the keyset holding their keys)."""
+    rules = load_policy(policy)
+    keys = _keyset(keyset)
+    if keys is None:
+        raise KeyringError("decrypt needs a keyset; pass --keyset PATH or set ANONYMIZER_KEYSET")
+    wanted = [c.strip() for c in columns.split(",") if c.strip()]
+    decrypt_file(rules, keys, wanted, input_path, output)
+    stdout.print(f"decrypted {', '.join(wanted)} into {output}")
 
 
 @keys_app.command("init")

@@ -43,3 +43,14 @@ class KeyringError(AnonymizerError):
 
 class ManifestError(AnonymizerError):
     """A run manifest is missing, malformed or does not match the data."""
+
+
+class DecryptionError(AnonymizerError):
+    """A cell could not be decrypted. Deliberately opaque: it never says which check failed."""
+
+    def __init__(self, message: str = "decryption failed") -> None:
+        super().__init__(message)
+
+
+class EncryptionLimitError(AnonymizerError):
+    """A subkey reached its encryption ceiling; no further value is encrypted under it."""

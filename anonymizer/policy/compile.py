@@ -109,7 +109,9 @@ def compile_plan(
     for column, dtype in schema.items():
         rule, listed = _rule_for(policy, column)
         transform = get_transform(rule.action)
-        ctx = BuildContext(column=column, dtype=dtype, schema=schema, keyset=keyset)
+        ctx = BuildContext(
+            column=column, dtype=dtype, schema=schema, keyset=keyset, dataset=policy.dataset_id
+        )
         expression = transform.expression(rule, ctx)
         purpose = transform.key_purpose(rule)
         key_id = ctx.key(purpose, rule.action).key_id if purpose is not None else None

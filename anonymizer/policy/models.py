@@ -152,6 +152,16 @@ class DateShiftRule(_Rule):
     key: str = Field("date_shift", min_length=1)
 
 
+class EncryptRule(_Rule):
+    """AES-256-GCM per value (or AES-SIV when ``deterministic``), recoverable with the key."""
+
+    action: Literal["encrypt"]
+    key: str = Field("encrypt", min_length=1)
+    deterministic: bool = False
+    output: Literal["binary", "base64"] = "binary"
+    row_key: str | None = None
+
+
 ColumnRule = Annotated[
     DropRule
     | KeepRule
@@ -160,7 +170,8 @@ ColumnRule = Annotated[
     | HashTokenRule
     | SurrogateRule
     | GeneralizeRule
-    | DateShiftRule,
+    | DateShiftRule
+    | EncryptRule,
     Field(discriminator="action"),
 ]
 
@@ -173,6 +184,7 @@ RULE_MODELS: dict[str, type[_Rule]] = {
     "surrogate": SurrogateRule,
     "generalize": GeneralizeRule,
     "date_shift": DateShiftRule,
+    "encrypt": EncryptRule,
 }
 ACTIONS: tuple[str, ...] = tuple(RULE_MODELS)
 
@@ -186,8 +198,14 @@ class Policy(BaseModel):
     version: str = "1"
     owner: str | None = None
     description: str | None = None
+    dataset: str | None = Field(None, min_length=1)
     unlisted_columns: Literal["drop", "keep", "error"] = "drop"
     columns: dict[str, ColumnRule] = Field(default_factory=dict)
+
+    @property
+    def dataset_id(self) -> str:
+        """The id encrypted cells are bound to: ``dataset`` if set, else the policy name."""
+        return self.dataset or self.name
 
     @field_validator("version", mode="before")
     @classmethod

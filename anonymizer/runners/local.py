@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from anonymizer._version import __version__
 from anonymizer.crypto.keyset import Keyset
-from anonymizer.errors import InputError, OutputError, PlanError
+from anonymizer.errors import AnonymizerError, InputError, OutputError, PlanError
 from anonymizer.lineage.manifest import (
     MANIFEST_NAME,
     FileRecord,
@@ -144,6 +144,10 @@ def _stream(job: _Job, progress: ProgressSink | None) -> None:
         _tapped(job.plan, frame, progress).sink_parquet(job.tmp, engine="streaming")
         with job.tmp.open("rb") as handle:
             os.fsync(handle.fileno())
+    except AnonymizerError as exc:
+        # Raised inside a transform; Polars appends its query plan: keep the one-line message.
+        job.tmp.unlink(missing_ok=True)
+        raise exc.__class__(str(exc).splitlines()[0]) from None
     except (pl.exceptions.PolarsError, pa.ArrowException, OSError) as exc:
         job.tmp.unlink(missing_ok=True)
         reason = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0][:200]

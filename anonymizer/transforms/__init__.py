@@ -9,6 +9,7 @@ from anonymizer.transforms.base import (
 )
 from anonymizer.transforms.basic import Drop, Keep, Mask, Redact
 from anonymizer.transforms.date_shift import DateShift
+from anonymizer.transforms.encrypt import Encrypt
 from anonymizer.transforms.generalize import Generalize
 from anonymizer.transforms.surrogate import Surrogate
 from anonymizer.transforms.tokens import HashToken
@@ -22,6 +23,7 @@ for _transform in (
     Surrogate(),
     Generalize(),
     DateShift(),
+    Encrypt(),
 ):
     register_transform(_transform.spec.name, _transform)  # type: ignore[arg-type]
 

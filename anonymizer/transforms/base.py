@@ -35,6 +35,7 @@ class BuildContext:
     dtype: pl.DataType
     schema: pl.Schema
     keyset: Keyset | None
+    dataset: str = ""
 
     def key(self, purpose: str, action: str) -> Key:
         """The keyset's key for ``purpose``; a clear KeyringError when there is no keyset."""

@@ -1,0 +1,158 @@
+"""Decrypt encrypted columns back to their plaintext, for the holders of the key.
+
+Any failure — wrong or missing key, a changed byte, a cell moved to another column, row or
+dataset — is one opaque DecryptionError naming only the column; nothing says which check failed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from anonymizer.crypto.envelope import KIND_TEXT, Envelope
+from anonymizer.crypto.field import FieldDecryptor
+from anonymizer.crypto.keyset import Keyset
+from anonymizer.errors import DecryptionError, InputError, PlanError
+from anonymizer.policy.models import EncryptRule, Policy
+
+
+@dataclass
+class _Failures:
+    """Which column's cell failed, noted before the error crosses Polars (which rewraps it)."""
+
+    columns: list[str] = field(default_factory=list)
+
+
+def _cell_bytes(value: bytes | str, rule: EncryptRule) -> bytes:
+    if rule.output == "binary":
+        return value if isinstance(value, bytes) else b""
+    try:
+        return base64.urlsafe_b64decode(str(value).encode("ascii"))
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        raise DecryptionError() from None
+
+
+def _rules(policy: Policy, schema: pl.Schema, columns: list[str]) -> dict[str, EncryptRule]:
+    rules: dict[str, EncryptRule] = {}
+    for column in columns:
+        rule = policy.columns.get(column)
+        if not isinstance(rule, EncryptRule):
+            raise PlanError(
+                f"column {column!r} is not encrypted by policy {policy.name!r}; "
+                "name only columns whose action is encrypt"
+            )
+        if column not in schema:
+            raise PlanError(f"column {column!r} is not in the data; check --columns")
+        rules[column] = rule
+    return rules
+
+
+def _plaintext_dtype(frame: pl.LazyFrame, column: str, rule: EncryptRule) -> pl.DataType:
+    """Text or binary, from the first non-null cell (a short read, never the whole column)."""
+    first = frame.select(pl.col(column).drop_nulls().first()).collect().item()
+    if first is None:
+        return pl.String()
+    envelope = Envelope.parse(_cell_bytes(first, rule))
+    return pl.String() if envelope.kind == KIND_TEXT else pl.Binary()
+
+
+def _expression(
+    column: str,
+    rule: EncryptRule,
+    decryptor: FieldDecryptor,
+    dtype: pl.DataType,
+    failures: _Failures,
+) -> pl.Expr:
+    def open_cell(value: bytes | str, row_key: object) -> str | bytes:
+        key = None if row_key is None else str(row_key).encode("utf-8")
+        plaintext = decryptor.decrypt(_cell_bytes(value, rule), key)
+        if isinstance(plaintext, str) != (dtype == pl.String):
+            raise DecryptionError()
+        return plaintext
+
+    def open_batch(series: pl.Series) -> pl.Series:
+        values, keys = series.struct.field("v"), series.struct.field("k")
+        try:
+            plain = [
+                None if v is None else open_cell(v, k) for v, k in zip(values, keys, strict=True)
+            ]
+        except DecryptionError:
+            failures.columns.append(column)
+            raise
+        return pl.Series(column, plain, dtype=dtype)
+
+    row_key = pl.col(rule.row_key) if rule.row_key else pl.lit(None, pl.String)
+    pair = pl.struct(pl.col(column).alias("v"), row_key.alias("k"))
+    return pair.map_batches(open_batch, return_dtype=dtype, is_elementwise=True).alias(column)
+
+
+def _decrypting(
+    frame: pl.LazyFrame, policy: Policy, keyset: Keyset, columns: list[str]
+) -> tuple[pl.LazyFrame, _Failures]:
+    failures = _Failures()
+    rules = _rules(policy, frame.collect_schema(), columns)
+    expressions = []
+    for column, rule in rules.items():
+        decryptor = FieldDecryptor(keyset, dataset=policy.dataset_id, column=column)
+        dtype = _plaintext_dtype(frame, column, rule)
+        expressions.append(_expression(column, rule, decryptor, dtype, failures))
+    return frame.with_columns(expressions), failures
+
+
+def _failed(failures: _Failures, where: str) -> DecryptionError:
+    column = failures.columns[0] if failures.columns else "?"
+    return DecryptionError(
+        f"{where}: decryption failed in column {column!r} (wrong key, or the data was altered "
+        "or moved); nothing was written"
+    )
+
+
+def decrypt_frame(
+    frame: pl.DataFrame, policy: Policy, keyset: Keyset, columns: list[str]
+) -> pl.DataFrame:
+    """A copy of ``frame`` with ``columns`` decrypted; DecryptionError if any cell fails."""
+    query, failures = _decrypting(frame.lazy(), policy, keyset, columns)
+    try:
+        return query.collect()
+    except (pl.exceptions.PolarsError, DecryptionError):
+        # Polars re-raises a UDF's exception with its query plan appended: say it in one line.
+        if failures.columns:
+            raise _failed(failures, "frame") from None
+        raise
+
+
+def decrypt_file(
+    policy: Policy, keyset: Keyset, columns: list[str], source: Path, target: Path
+) -> None:
+    """Stream ``source`` to ``target`` with ``columns`` decrypted, atomically."""
+    if target.resolve() == source.resolve():
+        raise InputError(f"{target}: would overwrite the input; choose another output file")
+    try:
+        frame = pl.scan_parquet(source)
+        query, failures = _decrypting(frame, policy, keyset, columns)
+    except (pl.exceptions.PolarsError, OSError):
+        raise InputError(f"{source}: not a readable Parquet file; check the input path") from None
+    except DecryptionError:
+        raise DecryptionError(
+            f"{source}: decryption failed (wrong key, or the data was altered or moved); "
+            "nothing was written"
+        ) from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".anonymizer-tmp-{secrets.token_hex(8)}-{target.name}")
+    try:
+        query.sink_parquet(tmp, engine="streaming")
+        os.replace(tmp, target)
+    except (pl.exceptions.PolarsError, DecryptionError):
+        if failures.columns:
+            raise _failed(failures, str(source)) from None
+        raise InputError(
+            f"{source}: failed while decrypting; check that it is valid Parquet"
+        ) from None
+    finally:
+        tmp.unlink(missing_ok=True)

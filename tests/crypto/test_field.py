@@ -1,0 +1,110 @@
+"""Field encryption: round trips, tamper and move detection, nonce counting, opaque errors."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from anonymizer.crypto.envelope import Envelope
+from anonymizer.crypto.field import FieldDecryptor, FieldEncryptor
+from anonymizer.crypto.keyset import generate_keyset
+from anonymizer.errors import DecryptionError, EncryptionLimitError
+
+KEYS = generate_keyset(["encrypt"])
+KEY = KEYS.for_purpose("encrypt")
+values = st.one_of(st.text(max_size=60), st.binary(max_size=60))
+
+
+def pair(
+    column: str = "c", dataset: str = "d", deterministic: bool = False
+) -> tuple[FieldEncryptor, FieldDecryptor]:
+    return (
+        FieldEncryptor(KEY, dataset=dataset, column=column, deterministic=deterministic),
+        FieldDecryptor(KEYS, dataset=dataset, column=column),
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    value=values, deterministic=st.booleans(), row_key=st.one_of(st.none(), st.binary(max_size=8))
+)
+def test_round_trip_keeps_value_and_type(
+    value: str | bytes, deterministic: bool, row_key: bytes | None
+) -> None:
+    encryptor, decryptor = pair(deterministic=deterministic)
+    assert decryptor.decrypt(encryptor.encrypt(value, row_key), row_key) == value
+
+
+@settings(max_examples=100, deadline=None)
+@given(value=values, data=st.data())
+def test_flipping_any_byte_fails(value: str | bytes, data: st.DataObject) -> None:
+    encryptor, decryptor = pair()
+    cell = bytearray(encryptor.encrypt(value))
+    position = data.draw(st.integers(0, len(cell) - 1))
+    cell[position] ^= data.draw(st.integers(1, 255))
+    with pytest.raises(DecryptionError) as info:
+        decryptor.decrypt(bytes(cell))
+    assert str(info.value) == "decryption failed"
+
+
+def test_cell_moved_to_another_column_dataset_or_row_fails() -> None:
+    encryptor, _ = pair()
+    cell = encryptor.encrypt("secret", b"row-1")
+    for column, dataset, row in (
+        ("other", "d", b"row-1"),
+        ("c", "other", b"row-1"),
+        ("c", "d", b"row-2"),
+    ):
+        with pytest.raises(DecryptionError):
+            FieldDecryptor(KEYS, dataset=dataset, column=column).decrypt(cell, row)
+    assert FieldDecryptor(KEYS, dataset="d", column="c").decrypt(cell, b"row-1") == "secret"
+
+
+def test_wrong_key_and_truncated_cells_fail_the_same_way() -> None:
+    encryptor, _ = pair()
+    cell = encryptor.encrypt("secret")
+    other = FieldDecryptor(generate_keyset(["encrypt"]), dataset="d", column="c")
+    failures = []
+    for attempt in (
+        lambda: other.decrypt(cell),
+        lambda: pair()[1].decrypt(cell[:10]),
+        lambda: pair()[1].decrypt(b""),
+    ):
+        with pytest.raises(DecryptionError) as info:
+            attempt()
+        failures.append(str(info.value))
+    assert set(failures) == {"decryption failed"}
+
+
+def test_random_mode_uses_fresh_salts_and_counted_nonces() -> None:
+    first, second = pair()[0], pair()[0]
+    assert first.salt != second.salt
+    cells = [Envelope.parse(first.encrypt("same")) for _ in range(5)]
+    assert [int.from_bytes(c.nonce, "big") for c in cells] == [1, 2, 3, 4, 5]
+    assert len({c.sealed for c in cells}) == 5
+    assert first.encrypted == 5
+
+
+def test_deterministic_mode_is_equal_within_a_column_only() -> None:
+    a, _ = pair(deterministic=True)
+    b, _ = pair(deterministic=True)
+    other_column, _ = pair(column="x", deterministic=True)
+    assert a.encrypt("join-me") == b.encrypt("join-me")
+    assert a.encrypt("join-me") != a.encrypt("join-you")
+    assert Envelope.parse(a.encrypt("v")).sealed != Envelope.parse(other_column.encrypt("v")).sealed
+
+
+def test_ceiling_refuses_further_encryptions() -> None:
+    encryptor = FieldEncryptor(KEY, dataset="d", column="c", ceiling=3)
+    for _ in range(3):
+        encryptor.encrypt("x")
+    with pytest.raises(EncryptionLimitError, match="split the file"):
+        encryptor.encrypt("x")
+
+
+def test_reprs_hold_no_key() -> None:
+    encryptor, decryptor = pair()
+    for text in (repr(encryptor), repr(decryptor)):
+        assert KEY.material.hex() not in text
+        assert repr(KEY.material) not in text
