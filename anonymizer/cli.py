@@ -154,13 +154,41 @@ def decrypt_command(
     keyset: KeysetOption = None,
 ) -> None:
     """Decrypt COLUMNS of INPUT into OUTPUT (needs the keyset holding their keys)."""
-    rules = load_policy(policy)
-    keys = _keyset(keyset)
-    if keys is None:
-        raise KeyringError("decrypt needs a keyset; pass --keyset PATH or set ANONYMIZER_KEYSET")
-    wanted = [c.strip() for c in columns.split(",") if c.strip()]
-    decrypt_file(rules, keys, wanted, input_path, output)
+    wanted = _crypt_columns(columns)
+    decrypt_file(load_policy(policy), _required_keyset(keyset), wanted, input_path, output)
     stdout.print(f"decrypted {', '.join(wanted)} into {output}")
+
+
+@keys_app.command("reencrypt")
+@guarded
+def keys_reencrypt_command(
+    input_path: Annotated[Path, typer.Argument(help="Parquet file with encrypted columns.")],
+    output: Annotated[Path, typer.Argument(help="Parquet file to write, re-encrypted.")],
+    policy: Annotated[Path, typer.Option("--policy", "-p", help="The policy that encrypted it.")],
+    columns: Annotated[str, typer.Option("--columns", help="Comma-separated columns.")],
+    keyset: KeysetOption = None,
+) -> None:
+    """Re-encrypt COLUMNS of INPUT under the keyset's current primary keys (after a rotation)."""
+    wanted = _crypt_columns(columns)
+    rules, keys = load_policy(policy), _required_keyset(keyset)
+    decrypt_file(rules, keys, wanted, input_path, output, reencrypt=True)
+    stdout.print(f"re-encrypted {', '.join(wanted)} into {output}")
+
+
+def _crypt_columns(columns: str) -> list[str]:
+    wanted = [c.strip() for c in columns.split(",") if c.strip()]
+    if not wanted:
+        raise KeyringError("--columns is empty; name the encrypted columns, comma-separated")
+    return wanted
+
+
+def _required_keyset(path: Path | None) -> Keyset:
+    keys = _keyset(path)
+    if keys is None:
+        raise KeyringError(
+            "this command needs a keyset; pass --keyset PATH or set ANONYMIZER_KEYSET"
+        )
+    return keys
 
 
 @keys_app.command("init")
@@ -177,6 +205,18 @@ def keys_init_command(
     write_keyset(keyset, path)
     ids = ", ".join(k.key_id for k in keyset.keys)
     stdout.print(f"wrote keyset {path} ({ids}); keep it secret and back it up")
+
+
+@keys_app.command("rotate")
+@guarded
+def keys_rotate_command(
+    path: Annotated[Path, typer.Argument(help="The keyset file to rotate in place.")],
+    purpose: Annotated[str, typer.Option("--purpose", help="Purpose to give a new primary key.")],
+) -> None:
+    """Add a new primary key for PURPOSE; older keys stay so old data still decrypts."""
+    rotated = load_keyset(path).rotated(purpose)
+    write_keyset(rotated, path, overwrite=True)
+    stdout.print(f"{path}: new primary key {rotated.for_purpose(purpose).key_id} for {purpose}")
 
 
 def _version_callback(value: bool) -> None:

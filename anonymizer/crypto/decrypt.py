@@ -20,6 +20,7 @@ from anonymizer.crypto.field import FieldDecryptor
 from anonymizer.crypto.keyset import Keyset
 from anonymizer.errors import DecryptionError, InputError, PlanError
 from anonymizer.policy.models import EncryptRule, Policy
+from anonymizer.transforms import BuildContext, get_transform
 
 
 @dataclass
@@ -105,6 +106,22 @@ def _decrypting(
     return frame.with_columns(expressions), failures
 
 
+def _reencrypting(
+    frame: pl.LazyFrame, policy: Policy, keyset: Keyset, columns: list[str]
+) -> tuple[pl.LazyFrame, _Failures]:
+    """Decrypt with whichever key each cell names, then encrypt under the primary key."""
+    decrypted, failures = _decrypting(frame, policy, keyset, columns)
+    schema = decrypted.collect_schema()
+    encrypt = get_transform("encrypt")
+    expressions = []
+    for column in columns:
+        ctx = BuildContext(column, schema[column], schema, keyset, policy.dataset_id)
+        expression = encrypt.expression(policy.columns[column], ctx)
+        assert expression is not None
+        expressions.append(expression.alias(column))
+    return decrypted.with_columns(expressions), failures
+
+
 def _failed(failures: _Failures, where: str) -> DecryptionError:
     column = failures.columns[0] if failures.columns else "?"
     return DecryptionError(
@@ -128,14 +145,25 @@ def decrypt_frame(
 
 
 def decrypt_file(
-    policy: Policy, keyset: Keyset, columns: list[str], source: Path, target: Path
+    policy: Policy,
+    keyset: Keyset,
+    columns: list[str],
+    source: Path,
+    target: Path,
+    *,
+    reencrypt: bool = False,
 ) -> None:
-    """Stream ``source`` to ``target`` with ``columns`` decrypted, atomically."""
+    """Stream ``source`` to ``target`` with ``columns`` decrypted, atomically.
+
+    With ``reencrypt`` the columns are encrypted again under the keyset's primary keys (after a
+    rotation), so old keys can be retired once every file has been rewritten.
+    """
     if target.resolve() == source.resolve():
         raise InputError(f"{target}: would overwrite the input; choose another output file")
     try:
         frame = pl.scan_parquet(source)
-        query, failures = _decrypting(frame, policy, keyset, columns)
+        build = _reencrypting if reencrypt else _decrypting
+        query, failures = build(frame, policy, keyset, columns)
     except (pl.exceptions.PolarsError, OSError):
         raise InputError(f"{source}: not a readable Parquet file; check the input path") from None
     except DecryptionError:

@@ -54,8 +54,12 @@ class Keyset:
         return f"Keyset(source={self.source!r}, keys=[{ids}])"
 
     def for_purpose(self, purpose: str) -> Key:
-        """Return the key for ``purpose``; raise KeyringError naming the fix if it is absent."""
-        for key in self.keys:
+        """The primary (most recently added) key for ``purpose``; KeyringError if there is none.
+
+        Older keys of the purpose stay in the keyset after a rotation, so what they encrypted
+        still decrypts (cells name their key id), while everything new uses the primary.
+        """
+        for key in reversed(self.keys):
             if key.purpose == purpose:
                 return key
         have = ", ".join(sorted({k.purpose for k in self.keys})) or "none"
@@ -66,8 +70,14 @@ class Keyset:
 
     @property
     def purposes(self) -> list[str]:
-        """The purposes this keyset has a key for."""
-        return [k.purpose for k in self.keys]
+        """The purposes this keyset has a key for, once each, in order of first appearance."""
+        return list(dict.fromkeys(k.purpose for k in self.keys))
+
+    def rotated(self, purpose: str) -> Keyset:
+        """A copy with a new primary key for ``purpose``; the old keys are kept for decryption."""
+        self.for_purpose(purpose)  # only rotate what exists: a typo must not add a purpose
+        [fresh] = generate_keyset([purpose]).keys
+        return Keyset(keys=(*self.keys, fresh), source=self.source)
 
 
 def generate_keyset(purposes: tuple[str, ...] | list[str] = DEFAULT_PURPOSES) -> Keyset:
