@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,7 @@ from anonymizer.crypto.keyset import (
     resolve_keyset_path,
     write_keyset,
 )
+from anonymizer.crypto.protect import PASSPHRASE_ENV_VAR, new_kek, protector_from_spec
 from anonymizer.errors import AnonymizerError, KeyringError, PolicyError
 from anonymizer.policy.compile import compile_plan, schema_problems
 from anonymizer.policy.load import load_policy
@@ -80,7 +82,7 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
 
 def _keyset(path: Path | None) -> Keyset | None:
     resolved = resolve_keyset_path(path)
-    return load_keyset(resolved) if resolved is not None else None
+    return load_keyset(resolved, passphrase=_ask_passphrase) if resolved is not None else None
 
 
 @app.command("run")
@@ -199,12 +201,40 @@ def keys_init_command(
         list[str] | None,
         typer.Option("--purpose", help="Key purpose to create (repeatable)."),
     ] = None,
+    protect: Annotated[
+        str,
+        typer.Option(
+            "--protect",
+            help="Wrap the keys: none, env[:VAR] (default var ANONYMIZER_KEK), passphrase, "
+            "kms:[PROVIDER:]URI.",
+        ),
+    ] = "none",
 ) -> None:
     """Write a new keyset with one random 256-bit key per purpose."""
+    protector = protector_from_spec(protect, _ask_passphrase)
     keyset = generate_keyset(tuple(purpose) if purpose else DEFAULT_PURPOSES)
-    write_keyset(keyset, path)
+    write_keyset(keyset.protected_by(protector), path)
     ids = ", ".join(k.key_id for k in keyset.keys)
     stdout.print(f"wrote keyset {path} ({ids}); keep it secret and back it up")
+    if protector is None:
+        stderr.print("warning: keys are stored unwrapped; use --protect to wrap them", markup=False)
+
+
+@keys_app.command("new-kek")
+@guarded
+def keys_new_kek_command() -> None:
+    """Print a fresh random key-encryption key (for ANONYMIZER_KEK or a KMS key file)."""
+    print(new_kek())
+
+
+def _ask_passphrase() -> str:
+    from_env = os.environ.get(PASSPHRASE_ENV_VAR)
+    if from_env:
+        return from_env
+    if not sys.stdin.isatty():
+        raise KeyringError(f"no passphrase: set {PASSPHRASE_ENV_VAR} or run in a terminal")
+    answer: str = typer.prompt("keyset passphrase", hide_input=True)
+    return answer
 
 
 @keys_app.command("rotate")
@@ -214,7 +244,7 @@ def keys_rotate_command(
     purpose: Annotated[str, typer.Option("--purpose", help="Purpose to give a new primary key.")],
 ) -> None:
     """Add a new primary key for PURPOSE; older keys stay so old data still decrypts."""
-    rotated = load_keyset(path).rotated(purpose)
+    rotated = load_keyset(path, passphrase=_ask_passphrase).rotated(purpose)
     write_keyset(rotated, path, overwrite=True)
     stdout.print(f"{path}: new primary key {rotated.for_purpose(purpose).key_id} for {purpose}")
 

@@ -12,11 +12,17 @@ import json
 import os
 import secrets
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from anonymizer.crypto.protect import (
+    KeyProtector,
+    passphrase_from_env,
+    protector_from_description,
+)
 from anonymizer.errors import KeyringError
 
 KEYSET_ENV_VAR = "ANONYMIZER_KEYSET"
@@ -44,10 +50,11 @@ class Key:
 
 @dataclass(frozen=True)
 class Keyset:
-    """The keys of one keyset file, looked up by purpose."""
+    """The keys of one keyset file, looked up by purpose, and how the file protects them."""
 
     keys: tuple[Key, ...]
     source: str = "<memory>"
+    protector: KeyProtector | None = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:
         ids = ", ".join(k.key_id for k in self.keys)
@@ -77,7 +84,11 @@ class Keyset:
         """A copy with a new primary key for ``purpose``; the old keys are kept for decryption."""
         self.for_purpose(purpose)  # only rotate what exists: a typo must not add a purpose
         [fresh] = generate_keyset([purpose]).keys
-        return Keyset(keys=(*self.keys, fresh), source=self.source)
+        return Keyset(keys=(*self.keys, fresh), source=self.source, protector=self.protector)
+
+    def protected_by(self, protector: KeyProtector | None) -> Keyset:
+        """The same keys, to be written wrapped by ``protector`` (None: unwrapped)."""
+        return Keyset(keys=self.keys, source=self.source, protector=protector)
 
 
 def generate_keyset(purposes: tuple[str, ...] | list[str] = DEFAULT_PURPOSES) -> Keyset:
@@ -104,19 +115,13 @@ def write_keyset(keyset: Keyset, path: Path, *, overwrite: bool = False) -> None
             "(replacing it would make every token and surrogate made with it unreproducible)"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc = {
+    doc: dict[str, Any] = {
         "format": KEYSET_FORMAT,
         "version": KEYSET_VERSION,
-        "keys": [
-            {
-                "id": k.key_id,
-                "purpose": k.purpose,
-                "created": k.created,
-                "material": base64.b64encode(k.material).decode("ascii"),
-            }
-            for k in keyset.keys
-        ],
+        "keys": [_entry(k, keyset.protector) for k in keyset.keys],
     }
+    if keyset.protector is not None:
+        doc["protection"] = keyset.protector.describe()
     tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -131,26 +136,42 @@ def write_keyset(keyset: Keyset, path: Path, *, overwrite: bool = False) -> None
         raise
 
 
-def _parse_key(entry: Any, source: str, index: int) -> Key:
+def _entry(key: Key, protector: KeyProtector | None) -> dict[str, str]:
+    entry = {"id": key.key_id, "purpose": key.purpose, "created": key.created}
+    if protector is None:
+        entry["material"] = base64.b64encode(key.material).decode("ascii")
+    else:
+        wrapped = protector.wrap(key.key_id, key.purpose, key.material)
+        entry["wrapped"] = base64.b64encode(wrapped).decode("ascii")
+    return entry
+
+
+def _parse_key(entry: Any, source: str, index: int, protector: KeyProtector | None) -> Key:
     where = f"{source}: keys[{index}]"
     if not isinstance(entry, dict):
         raise KeyringError(f"{where} is not an object; restore the keyset from backup")
+    field_name = "material" if protector is None else "wrapped"
     try:
         key_id, purpose = str(entry["id"]), str(entry["purpose"])
-        material = base64.b64decode(str(entry["material"]), validate=True)
+        blob = base64.b64decode(str(entry[field_name]), validate=True)
         created = str(entry.get("created", ""))
     except (KeyError, ValueError):
         # The original exception may quote the material, so it is deliberately not chained.
         raise KeyringError(
-            f"{where} is malformed (needs id, purpose, base64 material); restore it from backup"
+            f"{where} is malformed (needs id, purpose, base64 {field_name}); restore it from backup"
         ) from None
+    material = blob if protector is None else protector.unwrap(key_id, purpose, blob)
     if len(material) != KEY_BYTES:
         raise KeyringError(f"{where} ({key_id}) is not a 256-bit key; restore it from backup")
     return Key(key_id=key_id, purpose=purpose, created=created, material=material)
 
 
-def load_keyset(path: Path) -> Keyset:
-    """Read a keyset file; every problem is a KeyringError naming the file and the fix."""
+def load_keyset(path: Path, *, passphrase: Callable[[], str] = passphrase_from_env) -> Keyset:
+    """Read a keyset file, unwrapping its keys; any problem is a KeyringError with the fix.
+
+    ``passphrase`` is called only for a passphrase-protected file (default: the
+    ANONYMIZER_PASSPHRASE environment variable).
+    """
     source = str(path)
     if not path.is_file():
         raise KeyringError(
@@ -181,8 +202,14 @@ def load_keyset(path: Path) -> Keyset:
     entries = doc.get("keys")
     if not isinstance(entries, list) or not entries:
         raise KeyringError(f"{source}: keyset has no keys; create one with anonymizer keys init")
-    keys = tuple(_parse_key(entry, source, i) for i, entry in enumerate(entries))
-    return Keyset(keys=keys, source=source)
+    protection = doc.get("protection")
+    protector = (
+        None
+        if protection is None
+        else protector_from_description(dict(protection), passphrase, source)
+    )
+    keys = tuple(_parse_key(entry, source, i, protector) for i, entry in enumerate(entries))
+    return Keyset(keys=keys, source=source, protector=protector)
 
 
 def resolve_keyset_path(explicit: Path | None) -> Path | None:
