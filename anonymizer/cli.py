@@ -28,6 +28,7 @@ from anonymizer.crypto.keyset import (
     write_keyset,
 )
 from anonymizer.crypto.protect import PASSPHRASE_ENV_VAR, new_kek, protector_from_spec
+from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.errors import AnonymizerError, KeyringError, PolicyError
 from anonymizer.policy.compile import compile_plan, schema_problems
 from anonymizer.policy.load import load_policy
@@ -50,6 +51,15 @@ stderr = Console(stderr=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+SubjectKeysOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--subject-keys",
+        envvar="ANONYMIZER_SUBJECT_KEYS",
+        help="Subject key store for per-subject encryption (created on first use).",
+    ),
+]
 
 KeysetOption = Annotated[
     Path | None,
@@ -94,14 +104,23 @@ def run_command(
     keyset: KeysetOption = None,
     overwrite: Annotated[bool, typer.Option(help="Replace existing outputs.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+    subject_keys: SubjectKeysOption = None,
 ) -> None:
     """Apply POLICY to INPUT and write safe Parquet plus a manifest to OUTDIR."""
     rules = load_policy(policy)
     keys = _keyset(keyset)
+    subjects = _subject_store(subject_keys, keys)
     bar = RichProgress(stderr) if stderr.is_terminal and not quiet else None
     with bar or contextlib.nullcontext():
         result = local.run(
-            rules, str(policy), input_path, outdir, keys, overwrite=overwrite, progress=bar
+            rules,
+            str(policy),
+            input_path,
+            outdir,
+            keys,
+            overwrite=overwrite,
+            progress=bar,
+            subjects=subjects,
         )
     if not quiet:
         print_run_summary(stdout, result)
@@ -154,11 +173,39 @@ def decrypt_command(
     policy: Annotated[Path, typer.Option("--policy", "-p", help="The policy that encrypted it.")],
     columns: Annotated[str, typer.Option("--columns", help="Comma-separated columns to decrypt.")],
     keyset: KeysetOption = None,
+    subject_keys: SubjectKeysOption = None,
 ) -> None:
     """Decrypt COLUMNS of INPUT into OUTPUT (needs the keyset holding their keys)."""
     wanted = _crypt_columns(columns)
-    decrypt_file(load_policy(policy), _required_keyset(keyset), wanted, input_path, output)
+    keys = _required_keyset(keyset)
+    subjects = _subject_store(subject_keys, keys)
+    decrypt_file(load_policy(policy), keys, wanted, input_path, output, subjects=subjects)
     stdout.print(f"decrypted {', '.join(wanted)} into {output}")
+
+
+@keys_app.command("forget")
+@guarded
+def keys_forget_command(
+    subject: Annotated[str, typer.Argument(help="The subject's value (e.g. a customer id).")],
+    subject_keys: SubjectKeysOption = None,
+    keyset: KeysetOption = None,
+) -> None:
+    """Crypto-shred SUBJECT: delete its key, so its encrypted cells can never be decrypted."""
+    store = _subject_store(subject_keys, _required_keyset(keyset))
+    if store is None:
+        raise KeyringError("keys forget needs --subject-keys PATH (or ANONYMIZER_SUBJECT_KEYS)")
+    if not store.forget(subject):
+        raise KeyringError(f"{store.path}: no key for that subject (nothing was encrypted for it)")
+    store.save()
+    stdout.print(f"{store.path}: subject key deleted; its cells can no longer be decrypted")
+
+
+def _subject_store(path: Path | None, keyset: Keyset | None) -> SubjectKeyStore | None:
+    if path is None:
+        return None
+    if keyset is None:
+        raise KeyringError("--subject-keys needs a keyset; pass --keyset PATH")
+    return SubjectKeyStore(path, keyset)
 
 
 @keys_app.command("reencrypt")

@@ -18,6 +18,7 @@ import polars as pl
 from anonymizer.crypto.envelope import KIND_TEXT, Envelope
 from anonymizer.crypto.field import FieldDecryptor
 from anonymizer.crypto.keyset import Keyset
+from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.errors import DecryptionError, InputError, PlanError
 from anonymizer.policy.models import EncryptRule, Policy
 from anonymizer.transforms import BuildContext, get_transform
@@ -94,28 +95,38 @@ def _expression(
 
 
 def _decrypting(
-    frame: pl.LazyFrame, policy: Policy, keyset: Keyset, columns: list[str]
+    frame: pl.LazyFrame,
+    policy: Policy,
+    keyset: Keyset,
+    columns: list[str],
+    subjects: SubjectKeyStore | None = None,
 ) -> tuple[pl.LazyFrame, _Failures]:
     failures = _Failures()
     rules = _rules(policy, frame.collect_schema(), columns)
     expressions = []
     for column, rule in rules.items():
-        decryptor = FieldDecryptor(keyset, dataset=policy.dataset_id, column=column)
+        decryptor = FieldDecryptor(
+            keyset, dataset=policy.dataset_id, column=column, subjects=subjects
+        )
         dtype = _plaintext_dtype(frame, column, rule)
         expressions.append(_expression(column, rule, decryptor, dtype, failures))
     return frame.with_columns(expressions), failures
 
 
 def _reencrypting(
-    frame: pl.LazyFrame, policy: Policy, keyset: Keyset, columns: list[str]
+    frame: pl.LazyFrame,
+    policy: Policy,
+    keyset: Keyset,
+    columns: list[str],
+    subjects: SubjectKeyStore | None = None,
 ) -> tuple[pl.LazyFrame, _Failures]:
     """Decrypt with whichever key each cell names, then encrypt under the primary key."""
-    decrypted, failures = _decrypting(frame, policy, keyset, columns)
+    decrypted, failures = _decrypting(frame, policy, keyset, columns, subjects)
     schema = decrypted.collect_schema()
     encrypt = get_transform("encrypt")
     expressions = []
     for column in columns:
-        ctx = BuildContext(column, schema[column], schema, keyset, policy.dataset_id)
+        ctx = BuildContext(column, schema[column], schema, keyset, policy.dataset_id, subjects)
         expression = encrypt.expression(policy.columns[column], ctx)
         assert expression is not None
         expressions.append(expression.alias(column))
@@ -131,10 +142,15 @@ def _failed(failures: _Failures, where: str) -> DecryptionError:
 
 
 def decrypt_frame(
-    frame: pl.DataFrame, policy: Policy, keyset: Keyset, columns: list[str]
+    frame: pl.DataFrame,
+    policy: Policy,
+    keyset: Keyset,
+    columns: list[str],
+    *,
+    subjects: SubjectKeyStore | None = None,
 ) -> pl.DataFrame:
     """A copy of ``frame`` with ``columns`` decrypted; DecryptionError if any cell fails."""
-    query, failures = _decrypting(frame.lazy(), policy, keyset, columns)
+    query, failures = _decrypting(frame.lazy(), policy, keyset, columns, subjects)
     try:
         return query.collect()
     except (pl.exceptions.PolarsError, DecryptionError):
@@ -152,6 +168,7 @@ def decrypt_file(
     target: Path,
     *,
     reencrypt: bool = False,
+    subjects: SubjectKeyStore | None = None,
 ) -> None:
     """Stream ``source`` to ``target`` with ``columns`` decrypted, atomically.
 
@@ -163,7 +180,7 @@ def decrypt_file(
     try:
         frame = pl.scan_parquet(source)
         build = _reencrypting if reencrypt else _decrypting
-        query, failures = build(frame, policy, keyset, columns)
+        query, failures = build(frame, policy, keyset, columns, subjects)
     except (pl.exceptions.PolarsError, OSError):
         raise InputError(f"{source}: not a readable Parquet file; check the input path") from None
     except DecryptionError:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
+from typing import Protocol
 
 from anonymizer.crypto.envelope import (
     KIND_BYTES,
@@ -38,11 +39,21 @@ from anonymizer.crypto.primitives import (
 from anonymizer.errors import DecryptionError, EncryptionLimitError
 
 DEFAULT_CEILING = 2**31
+
+
+class SubjectKeys(Protocol):
+    """Where per-subject data keys come from (see ``anonymizer.crypto.subjects``)."""
+
+    def material(self, key_id: str) -> bytes | None:
+        """The subject key with this id, or None if it does not exist (or was forgotten)."""
+
+
 KINDS = (KIND_TEXT, KIND_BYTES)
 _DETERMINISTIC_SALT = bytes(SALT_BYTES)
 
 
-def _subkey(material: bytes, mode: int, salt: bytes, dataset: str, column: str) -> bytes:
+def derive_subkey(material: bytes, mode: int, salt: bytes, dataset: str, column: str) -> bytes:
+    """The subkey for one (data key, mode, salt, dataset, column), by HKDF-SHA-256."""
     info = b"|".join([b"anonymizer-field-v1", bytes([mode]), dataset.encode(), column.encode()])
     length = GCM_KEY_BYTES if mode == MODE_GCM else SIV_KEY_BYTES
     return derive_key(material, salt=salt, info=info, length=length)
@@ -69,7 +80,7 @@ class FieldEncryptor:
         fresh = secrets.token_bytes(SALT_BYTES) if salt is None else salt
         self.salt = _DETERMINISTIC_SALT if deterministic else fresh
         self._dataset, self._column, self._ceiling = dataset, column, ceiling
-        subkey = _subkey(key.material, self.mode, self.salt, dataset, column)
+        subkey = derive_subkey(key.material, self.mode, self.salt, dataset, column)
         self._gcm: Gcm | None = Gcm(subkey) if self.mode == MODE_GCM else None
         self._siv: Siv | None = Siv(subkey) if self.mode == MODE_SIV else None
         self._prefix = {k: header_prefix(self.mode, k, key.key_id, self.salt) for k in KINDS}
@@ -105,8 +116,16 @@ class FieldEncryptor:
 class FieldDecryptor:
     """Decrypts the cells of one column with whichever keyset key each cell names."""
 
-    def __init__(self, keyset: Keyset, *, dataset: str, column: str) -> None:
-        self._keys = {k.key_id: k for k in keyset.keys}
+    def __init__(
+        self,
+        keyset: Keyset,
+        *,
+        dataset: str,
+        column: str,
+        subjects: SubjectKeys | None = None,
+    ) -> None:
+        self._keys = {k.key_id: k.material for k in keyset.keys}
+        self._subjects = subjects
         self._dataset, self._column = dataset, column
         self._ciphers: dict[tuple[str, int, bytes], Gcm | Siv] = {}
         self._aads: dict[bytes, bytes] = {}
@@ -117,11 +136,13 @@ class FieldDecryptor:
     def _cipher(self, envelope: Envelope) -> Gcm | Siv:
         slot = (envelope.key_id, envelope.mode, envelope.salt)
         if slot not in self._ciphers:
-            key = self._keys.get(envelope.key_id)
-            if key is None:
+            material = self._keys.get(envelope.key_id)
+            if material is None and self._subjects is not None:
+                material = self._subjects.material(envelope.key_id)
+            if material is None:
                 raise DecryptionError()
-            subkey = _subkey(
-                key.material, envelope.mode, envelope.salt, self._dataset, self._column
+            subkey = derive_subkey(
+                material, envelope.mode, envelope.salt, self._dataset, self._column
             )
             self._ciphers[slot] = Gcm(subkey) if envelope.mode == MODE_GCM else Siv(subkey)
         return self._ciphers[slot]

@@ -29,7 +29,7 @@ KEYSET_ENV_VAR = "ANONYMIZER_KEYSET"
 KEYSET_FORMAT = "anonymizer-keyset"
 KEYSET_VERSION = 1
 KEY_BYTES = 32
-DEFAULT_PURPOSES: tuple[str, ...] = ("tokenize", "surrogate", "date_shift", "encrypt")
+DEFAULT_PURPOSES: tuple[str, ...] = ("tokenize", "surrogate", "date_shift", "encrypt", "subjects")
 
 
 @dataclass(frozen=True)

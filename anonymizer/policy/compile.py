@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 
 from anonymizer.crypto.keyset import Keyset
+from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.errors import SchemaMismatchError
 from anonymizer.policy.load import policy_digest
 from anonymizer.policy.models import ColumnRule, DropRule, KeepRule, Policy
@@ -98,7 +99,12 @@ def schema_problems(policy: Policy, schema: pl.Schema, data_name: str) -> list[s
 
 
 def compile_plan(
-    policy: Policy, schema: pl.Schema, keyset: Keyset | None, *, data_name: str = "data"
+    policy: Policy,
+    schema: pl.Schema,
+    keyset: Keyset | None,
+    *,
+    data_name: str = "data",
+    subjects: SubjectKeyStore | None = None,
 ) -> Plan:
     """Build the plan for data with ``schema``; raise if the policy does not fit it."""
     problems = schema_problems(policy, schema, data_name)
@@ -109,9 +115,7 @@ def compile_plan(
     for column, dtype in schema.items():
         rule, listed = _rule_for(policy, column)
         transform = get_transform(rule.action)
-        ctx = BuildContext(
-            column=column, dtype=dtype, schema=schema, keyset=keyset, dataset=policy.dataset_id
-        )
+        ctx = BuildContext(column, dtype, schema, keyset, policy.dataset_id, subjects)
         expression = transform.expression(rule, ctx)
         purpose = transform.key_purpose(rule)
         key_id = ctx.key(purpose, rule.action).key_id if purpose is not None else None

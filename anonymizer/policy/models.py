@@ -160,6 +160,13 @@ class EncryptRule(_Rule):
     deterministic: bool = False
     output: Literal["binary", "base64"] = "binary"
     row_key: str | None = None
+    subject: str | None = None
+
+    @model_validator(mode="after")
+    def _subject_needs_random_mode(self) -> EncryptRule:
+        if self.subject is not None and self.deterministic:
+            raise ValueError("per-subject keys (subject) work with random mode only")
+        return self
 
 
 ColumnRule = Annotated[

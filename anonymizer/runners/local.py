@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from anonymizer._version import __version__
 from anonymizer.crypto.keyset import Keyset
+from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.errors import AnonymizerError, InputError, OutputError, PlanError
 from anonymizer.lineage.manifest import (
     MANIFEST_NAME,
@@ -175,12 +176,23 @@ def _plan_records(jobs: list[_Job]) -> list[dict[str, object]]:
 
 
 def _prepare(
-    policy: Policy, items: list[InputFile], outdir: Path, keyset: Keyset | None, run_id: str
+    policy: Policy,
+    items: list[InputFile],
+    outdir: Path,
+    keys: tuple[Keyset | None, SubjectKeyStore | None],
+    run_id: str,
 ) -> list[_Job]:
+    keyset, subjects = keys
     jobs = []
     for item in items:
         schema, rows = read_schema(item)
-        plan = compile_plan(_file_policy(item, policy), schema, keyset, data_name=str(item.source))
+        plan = compile_plan(
+            _file_policy(item, policy),
+            schema,
+            keyset,
+            data_name=str(item.source),
+            subjects=subjects,
+        )
         target = outdir / item.relative
         tmp = target.with_name(f"{TMP_MARKER}{run_id}-{target.name}")
         jobs.append(_Job(item, target, tmp, plan, rows))
@@ -196,13 +208,18 @@ def run(
     *,
     overwrite: bool = False,
     progress: ProgressSink | None = None,
+    subjects: SubjectKeyStore | None = None,
 ) -> RunResult:
-    """Apply ``policy`` to the Parquet input and write the safe copy and manifest to ``outdir``."""
+    """Apply ``policy`` to the Parquet input and write the safe copy and manifest to ``outdir``.
+
+    New per-subject keys are saved to ``subjects`` after every file streamed and before any
+    output is renamed into place, so no output can hold a cell whose key was never saved.
+    """
     started, clock = _now(), time.perf_counter()
     run_id = secrets.token_hex(8)
     root, items = discover_inputs(input_spec)
     _check_output(input_spec, root, items, outdir, overwrite)
-    jobs = _prepare(policy, items, outdir, keyset, run_id)
+    jobs = _prepare(policy, items, outdir, (keyset, subjects), run_id)
     inputs = [_record(job.item.source, job.item.relative) for job in jobs]
     if progress is not None:
         progress.start(sum(job.rows for job in jobs))
@@ -213,6 +230,8 @@ def run(
         for job, out in zip(jobs, outputs, strict=True):
             if out.rows != job.rows:
                 raise PlanError(f"{job.item.source}: {job.rows} rows in but {out.rows} out")
+        if subjects is not None and subjects.changed:
+            subjects.save()
         # A stale manifest must never describe the new files, even if we die mid-rename.
         (outdir / MANIFEST_NAME).unlink(missing_ok=True)
         for job in jobs:

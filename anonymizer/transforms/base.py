@@ -9,6 +9,7 @@ from typing import Generic, TypeVar
 import polars as pl
 
 from anonymizer.crypto.keyset import Key, Keyset
+from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.errors import KeyringError, PlanError
 
 RuleT = TypeVar("RuleT")
@@ -36,6 +37,7 @@ class BuildContext:
     schema: pl.Schema
     keyset: Keyset | None
     dataset: str = ""
+    subjects: SubjectKeyStore | None = None
 
     def key(self, purpose: str, action: str) -> Key:
         """The keyset's key for ``purpose``; a clear KeyringError when there is no keyset."""

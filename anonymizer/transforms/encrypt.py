@@ -13,6 +13,8 @@ from collections.abc import Callable
 import polars as pl
 
 from anonymizer.crypto.field import FieldEncryptor
+from anonymizer.crypto.subjects import SubjectFieldEncryptor
+from anonymizer.errors import InputError, KeyringError
 from anonymizer.policy.models import EncryptRule
 from anonymizer.transforms.base import BuildContext, Transform, TransformSpec, as_text, need
 
@@ -43,39 +45,63 @@ class Encrypt(Transform[EncryptRule]):
     ) -> list[str]:
         """Scalar columns only; a row key column must exist."""
         problems = need(not dtype.is_nested(), column, f"cannot encrypt a nested {dtype} column")
-        if rule.row_key is not None:
-            problems += need(
-                rule.row_key in schema,
-                column,
-                f"row_key column {rule.row_key!r} is not in the data; name an existing column",
-            )
+        for role, name in (("row_key", rule.row_key), ("subject", rule.subject)):
+            if name is not None:
+                problems += need(
+                    name in schema,
+                    column,
+                    f"{role} column {name!r} is not in the data; name an existing column",
+                )
         return problems
 
     def expression(self, rule: EncryptRule, ctx: BuildContext) -> pl.Expr:
         """An elementwise Python batch function sealing each non-null value."""
+        seal = _sealer(rule, ctx)
+        encode, dtype = _encoder(rule.output)
+        parts = [as_text(pl.col(ctx.column), ctx.dtype).alias("v")]
+        parts += [pl.col(rule.subject).cast(pl.String).alias("s")] if rule.subject else []
+        parts += [pl.col(rule.row_key).alias("k")] if rule.row_key else []
+
+        def seal_batch(series: pl.Series) -> pl.Series:
+            fields = series.struct.unnest()
+            values = fields["v"].to_list()
+            subjects = fields["s"].to_list() if rule.subject else [None] * len(values)
+            keys = fields["k"].to_list() if rule.row_key else [None] * len(values)
+            cells = [
+                None if v is None else encode(seal(v, s, _row_key(k)))
+                for v, s, k in zip(values, subjects, keys, strict=True)
+            ]
+            return pl.Series(series.name, cells, dtype=dtype)
+
+        return pl.struct(parts).map_batches(seal_batch, return_dtype=dtype, is_elementwise=True)
+
+
+Seal = Callable[[str | bytes, str | None, bytes | None], bytes]
+
+
+def _sealer(rule: EncryptRule, ctx: BuildContext) -> Seal:
+    """The per-value sealing function: under the column-group key, or per subject."""
+    if rule.subject is None:
         encryptor = FieldEncryptor(
             ctx.key(rule.key, "encrypt"),
             dataset=ctx.dataset,
             column=ctx.column,
             deterministic=rule.deterministic,
         )
-        encode, dtype = _encoder(rule.output)
-        value = as_text(pl.col(ctx.column), ctx.dtype)
-        if rule.row_key is None:
+        return lambda value, _subject, row_key: encryptor.encrypt(value, row_key)
+    if ctx.subjects is None:
+        raise KeyringError(
+            f"column {ctx.column!r} is encrypted per subject; pass --subject-keys PATH "
+            "(a subject key store; it is created on first use)"
+        )
+    by_subject = SubjectFieldEncryptor(ctx.subjects, dataset=ctx.dataset, column=ctx.column)
 
-            def seal(series: pl.Series) -> pl.Series:
-                cells = [None if v is None else encode(encryptor.encrypt(v)) for v in series]
-                return pl.Series(series.name, cells, dtype=dtype)
+    def seal(value: str | bytes, subject: str | None, row_key: bytes | None) -> bytes:
+        if subject is None:
+            raise InputError(
+                f"column {ctx.column!r}: a row has no subject in {rule.subject!r}; "
+                "per-subject encryption needs one for every value"
+            )
+        return by_subject.encrypt(value, subject, row_key)
 
-            return value.map_batches(seal, return_dtype=dtype, is_elementwise=True)
-
-        def seal_keyed(series: pl.Series) -> pl.Series:
-            values, keys = series.struct.field("v"), series.struct.field("k")
-            cells = [
-                None if v is None else encode(encryptor.encrypt(v, _row_key(k)))
-                for v, k in zip(values, keys, strict=True)
-            ]
-            return pl.Series(series.name, cells, dtype=dtype)
-
-        pair = pl.struct(value.alias("v"), pl.col(rule.row_key).alias("k"))
-        return pair.map_batches(seal_keyed, return_dtype=dtype, is_elementwise=True)
+    return seal

@@ -107,7 +107,8 @@ def test_manifest_records_hashes_rows_policy_and_plan(
     raw = (out / MANIFEST_NAME).read_text()
     for key in load_keyset(keyset_file).keys:
         assert key.material.hex() not in raw
-        assert key.key_id in raw or key.purpose == "date_shift" or key.purpose == "surrogate"
+        if key.purpose in ("tokenize", "surrogate", "date_shift"):  # the ones this policy uses
+            assert key.key_id in raw
     assert json.loads(raw)["manifest_version"] == "0"
 
 

@@ -1,0 +1,110 @@
+"""Crypto-shredding: forgetting a subject makes exactly that subject's cells unrecoverable."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from anonymizer import decrypt_frame, load_keyset, parse_policy
+from anonymizer.crypto.subjects import SubjectKeyStore
+from anonymizer.errors import DecryptionError
+from tests.conftest import FIXTURE, run_cli, run_policy
+
+POLICY = """
+name: erasable
+columns:
+  customer_id: {action: hash_token}
+  email: {action: encrypt, subject: customer_id}
+  phone: {action: encrypt, subject: customer_id, output: base64}
+"""
+FORGOTTEN = 100_003
+
+
+@pytest.fixture
+def shredded(tmp_path: Path, keyset_file: Path) -> tuple[pl.DataFrame, Path, Path]:
+    policy = tmp_path / "erasable.yaml"
+    policy.write_text(POLICY)
+    store = tmp_path / "subjects.json"
+    result = run_policy(
+        keyset_file, FIXTURE, tmp_path / "out", "--subject-keys", str(store), policy=policy
+    )
+    assert result.returncode == 0, result.stderr
+    return pl.read_parquet(tmp_path / "out" / FIXTURE.name), policy, store
+
+
+def test_store_is_private_and_holds_no_identifier(
+    shredded: tuple[pl.DataFrame, Path, Path],
+) -> None:
+    _, _, store = shredded
+    assert stat.S_IMODE(store.stat().st_mode) == 0o600
+    text = store.read_text()
+    assert str(FORGOTTEN) not in text and "100000" not in text
+    assert text.count('"') > 2 * 5000  # one entry per customer
+
+
+def test_forget_shreds_one_subject_only(
+    shredded: tuple[pl.DataFrame, Path, Path], keyset_file: Path
+) -> None:
+    data, policy_path, store_path = shredded
+    source = pl.read_parquet(FIXTURE)
+    policy, keyset = parse_policy(policy_path.read_text()), load_keyset(keyset_file)
+    before = decrypt_frame(
+        data, policy, keyset, ["email", "phone"], subjects=SubjectKeyStore(store_path, keyset)
+    )
+    assert before["email"].to_list() == source["email"].to_list()
+
+    result = run_cli(
+        [
+            "keys",
+            "forget",
+            str(FORGOTTEN),
+            "-k",
+            str(keyset_file),
+            "--subject-keys",
+            str(store_path),
+        ]
+    )
+    assert result.returncode == 0, result.stderr
+    store = SubjectKeyStore(store_path, keyset)
+    gone = source["customer_id"] == FORGOTTEN
+    others = data.filter(~gone)
+    after = decrypt_frame(others, policy, keyset, ["email", "phone"], subjects=store)
+    assert after["email"].to_list() == source.filter(~gone)["email"].to_list()
+    for column in ("email", "phone"):
+        with pytest.raises(DecryptionError):
+            decrypt_frame(data.filter(gone), policy, keyset, [column], subjects=store)
+
+    again = run_cli(
+        [
+            "keys",
+            "forget",
+            str(FORGOTTEN),
+            "-k",
+            str(keyset_file),
+            "--subject-keys",
+            str(store_path),
+        ]
+    )
+    assert again.returncode == 1 and "no key for that subject" in again.stderr
+
+
+def test_per_subject_policy_needs_a_store(tmp_path: Path, keyset_file: Path) -> None:
+    policy = tmp_path / "erasable.yaml"
+    policy.write_text(POLICY)
+    result = run_policy(keyset_file, FIXTURE, tmp_path / "out", policy=policy)
+    assert result.returncode == 1
+    assert "pass --subject-keys PATH" in result.stderr
+    assert not (tmp_path / "out" / FIXTURE.name).exists()
+
+
+def test_store_bound_to_its_keyset(
+    shredded: tuple[pl.DataFrame, Path, Path], tmp_path: Path
+) -> None:
+    _, _, store = shredded
+    other = tmp_path / "other.json"
+    assert run_cli(["keys", "init", str(other)]).returncode == 0
+    result = run_cli(["keys", "forget", "1", "-k", str(other), "--subject-keys", str(store)])
+    assert result.returncode == 1 and "use the keyset the store was made with" in result.stderr
