@@ -91,6 +91,16 @@ class FieldEncryptor:
     def __repr__(self) -> str:
         return f"FieldEncryptor(key_id={self.key_id!r}, column={self._column!r})"
 
+    def ledger(self) -> dict[str, object]:
+        """What the manifest records: key id, mode, salt and count (never key material)."""
+        mode = "aes-256-gcm" if self.mode == MODE_GCM else "aes-256-siv"
+        return {
+            "key_id": self.key_id,
+            "mode": mode,
+            "salt": self.salt.hex(),
+            "encrypted": self.encrypted,
+        }
+
     def _aad_for(self, kind: int, row_key: bytes | None) -> bytes:
         return associated_data(self._prefix[kind], self._dataset, self._column, row_key)
 
@@ -99,10 +109,11 @@ class FieldEncryptor:
         kind = KIND_TEXT if isinstance(value, str) else KIND_BYTES
         plaintext = value.encode("utf-8") if isinstance(value, str) else value
         aad = self._aad[kind] if row_key is None else self._aad_for(kind, row_key)
+        count = next(self._counter)  # atomic under the GIL: no nonce is ever handed out twice
         if self._siv is not None:
+            self.encrypted = count
             return self._prefix[kind] + self._siv.seal(plaintext, aad)
         assert self._gcm is not None
-        count = next(self._counter)  # atomic under the GIL: no nonce is ever handed out twice
         if count > self._ceiling:
             raise EncryptionLimitError(
                 f"column {self._column!r}: {self._ceiling:,} values encrypted under one subkey; "

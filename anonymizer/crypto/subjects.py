@@ -151,9 +151,20 @@ class SubjectFieldEncryptor:
         self.salt = secrets.token_bytes(SALT_BYTES)
         self._ciphers: dict[str, Gcm] = {}
         self._counter = itertools.count(1)
+        self.encrypted = 0
 
     def __repr__(self) -> str:
         return f"SubjectFieldEncryptor(column={self._column!r})"
+
+    def ledger(self) -> dict[str, object]:
+        """What the manifest records: per-subject mode, salt, count, distinct subjects."""
+        return {
+            "key_id": "per-subject",
+            "mode": "aes-256-gcm",
+            "salt": self.salt.hex(),
+            "encrypted": self.encrypted,
+            "subjects": len(self._ciphers),
+        }
 
     def encrypt(self, value: str | bytes, subject: str, row_key: bytes | None = None) -> bytes:
         """The envelope of one value under ``subject``'s key."""
@@ -165,6 +176,7 @@ class SubjectFieldEncryptor:
         count = next(self._counter)  # atomic under the GIL; one counter for the whole column
         if count > DEFAULT_CEILING:
             raise EncryptionLimitError(f"column {self._column!r}: encryption ceiling reached")
+        self.encrypted = count
         kind = KIND_TEXT if isinstance(value, str) else KIND_BYTES
         plaintext = value.encode("utf-8") if isinstance(value, str) else value
         prefix = header_prefix(MODE_GCM, kind, key_id, self.salt)

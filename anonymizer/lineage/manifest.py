@@ -13,7 +13,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from anonymizer.errors import ManifestError
 
@@ -65,6 +65,7 @@ class RunManifest(_Record):
     input_root: str
     inputs: list[FileRecord]
     outputs: list[FileRecord]
+    encryption: list[dict[str, Any]] = Field(default_factory=list)
 
 
 def sha256_file(path: Path) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -13,6 +13,7 @@ from anonymizer.errors import SchemaMismatchError
 from anonymizer.policy.load import policy_digest
 from anonymizer.policy.models import ColumnRule, DropRule, KeepRule, Policy
 from anonymizer.transforms import BuildContext, TransformSpec, get_transform
+from anonymizer.transforms.base import CipherLedger
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,11 @@ class Plan:
     policy: Policy
     policy_digest: str
     steps: tuple[PlanStep, ...]
+    ciphers: dict[str, CipherLedger] = field(default_factory=dict)
+
+    def encryption(self) -> list[dict[str, object]]:
+        """Per encrypted column: key id, mode, salt and values encrypted so far (no secrets)."""
+        return [{"column": column, **ledger()} for column, ledger in self.ciphers.items()]
 
     @property
     def output_columns(self) -> list[str]:
@@ -112,12 +118,13 @@ def compile_plan(
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise SchemaMismatchError(problems[0] + more)
     steps = []
+    ciphers: dict[str, CipherLedger] = {}
     for column, dtype in schema.items():
         rule, listed = _rule_for(policy, column)
         transform = get_transform(rule.action)
-        ctx = BuildContext(column, dtype, schema, keyset, policy.dataset_id, subjects)
+        ctx = BuildContext(column, dtype, schema, keyset, policy.dataset_id, subjects, ciphers)
         expression = transform.expression(rule, ctx)
         purpose = transform.key_purpose(rule)
         key_id = ctx.key(purpose, rule.action).key_id if purpose is not None else None
         steps.append(PlanStep(column, rule, transform.spec, key_id, expression, listed))
-    return Plan(policy=policy, policy_digest=policy_digest(policy), steps=tuple(steps))
+    return Plan(policy, policy_digest(policy), tuple(steps), ciphers)

@@ -7,6 +7,7 @@ no file at any target path and never touches the inputs.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import time
@@ -142,7 +143,9 @@ def _stream(job: _Job, progress: ProgressSink | None) -> None:
     frame = pl.scan_parquet(job.item.source, hive_partitioning=False)
     job.tmp.parent.mkdir(parents=True, exist_ok=True)
     try:
-        _tapped(job.plan, frame, progress).sink_parquet(job.tmp, engine="streaming")
+        _tapped(job.plan, frame, progress).sink_parquet(
+            job.tmp, engine="streaming", metadata=_file_metadata(job.plan)
+        )
         with job.tmp.open("rb") as handle:
             os.fsync(handle.fileno())
     except AnonymizerError as exc:
@@ -156,6 +159,14 @@ def _stream(job: _Job, progress: ProgressSink | None) -> None:
             f"{job.item.source}: failed while reading or transforming ({reason}); "
             "check that the file is complete, valid Parquet"
         ) from None
+
+
+def _file_metadata(plan: Plan) -> dict[str, str] | None:
+    """Parquet key-value metadata: which key id, mode and salt encrypted which column."""
+    if not plan.ciphers:
+        return None
+    static = [{k: v for k, v in e.items() if k != "encrypted"} for e in plan.encryption()]
+    return {"anonymizer.encryption": json.dumps(static, sort_keys=True)}
 
 
 def _record(path: Path, shown_as: Path) -> FileRecord:
@@ -256,6 +267,11 @@ def run(
             source=policy_source,
         ),
         plan=_plan_records(jobs),
+        encryption=[
+            {"file": job.item.relative.as_posix(), **entry}
+            for job in jobs
+            for entry in job.plan.encryption()
+        ],
         input_root=str(root.resolve()),
         inputs=inputs,
         outputs=outputs,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -13,6 +14,7 @@ from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.errors import KeyringError, PlanError
 
 RuleT = TypeVar("RuleT")
+CipherLedger = Callable[[], dict[str, object]]
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,12 @@ class BuildContext:
     keyset: Keyset | None
     dataset: str = ""
     subjects: SubjectKeyStore | None = None
+    ciphers: dict[str, CipherLedger] | None = None
+
+    def register_cipher(self, ledger: CipherLedger) -> None:
+        """Let the plan report this column's encryption (key id, salt, count) after a run."""
+        if self.ciphers is not None:
+            self.ciphers[self.column] = ledger
 
     def key(self, purpose: str, action: str) -> Key:
         """The keyset's key for ``purpose``; a clear KeyringError when there is no keyset."""

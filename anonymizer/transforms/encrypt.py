@@ -88,6 +88,7 @@ def _sealer(rule: EncryptRule, ctx: BuildContext) -> Seal:
             column=ctx.column,
             deterministic=rule.deterministic,
         )
+        ctx.register_cipher(encryptor.ledger)
         return lambda value, _subject, row_key: encryptor.encrypt(value, row_key)
     if ctx.subjects is None:
         raise KeyringError(
@@ -95,6 +96,7 @@ def _sealer(rule: EncryptRule, ctx: BuildContext) -> Seal:
             "(a subject key store; it is created on first use)"
         )
     by_subject = SubjectFieldEncryptor(ctx.subjects, dataset=ctx.dataset, column=ctx.column)
+    ctx.register_cipher(by_subject.ledger)
 
     def seal(value: str | bytes, subject: str | None, row_key: bytes | None) -> bytes:
         if subject is None:

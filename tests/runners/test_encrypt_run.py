@@ -161,3 +161,26 @@ def test_decrypt_refuses_unencrypted_columns(
     )
     assert result.returncode == 1
     assert "is not encrypted by policy" in result.stderr
+
+
+def test_manifest_and_file_metadata_record_salts_and_counts(
+    encrypted: tuple[Path, Path, Path],
+) -> None:
+    import json
+
+    import pyarrow.parquet as pq
+
+    from anonymizer.lineage.manifest import MANIFEST_NAME, read_manifest
+
+    _, keyset, data = encrypted
+    manifest = read_manifest(data.parent / MANIFEST_NAME)
+    entries = {e["column"]: e for e in manifest.encryption}
+    assert set(entries) == set(ENCRYPTED)
+    assert all(e["encrypted"] == 5000 and e["file"] == FIXTURE.name for e in entries.values())
+    assert entries["full_name"]["mode"] == "aes-256-siv"
+    salts = {e["salt"] for c, e in entries.items() if c != "full_name"}
+    assert len(salts) == 3  # a fresh subkey salt per (file, column)
+    stored = json.loads(pq.read_metadata(data).metadata[b"anonymizer.encryption"])
+    assert {e["column"]: e["salt"] for e in stored} == {c: e["salt"] for c, e in entries.items()}
+    for key in load_keyset(keyset).keys:
+        assert key.material.hex() not in json.dumps(manifest.encryption)
