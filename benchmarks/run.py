@@ -136,10 +136,61 @@ def hmac_figures(values: int = 1_000_000) -> dict[str, dict[str, object]]:
     }
 
 
-def main() -> None:
-    sizes = [float(s) for s in os.environ.get("ANONYMIZER_BENCH_SIZES_GB", "1,4").split(",")]
-    repeats = int(os.environ.get("ANONYMIZER_BENCH_REPEATS", "2"))
-    DATA.mkdir(exist_ok=True)
+ENCRYPT_POLICY = "name: bench-encrypt\ncolumns:\n  email: {action: encrypt}\n"
+STRINGS_CODE = (
+    "import sys, polars as pl; n = int(sys.argv[2]); i = pl.col('i'); "
+    "pl.LazyFrame({'i': pl.int_range(0, n, dtype=pl.Int64, eager=True)}).select("
+    "email=pl.lit('user') + i.cast(pl.String) + '@mail' + (i % 97).cast(pl.String) + '.test')"
+    ".sink_parquet(sys.argv[1], row_group_size=100_000)"
+)
+
+
+def encryption_figures(values: int) -> dict[str, dict[str, object]]:
+    """Encrypt and decrypt ``values`` short strings, each against a copy of the same file."""
+    source = DATA / f"strings-{values // 1_000_000}m.parquet"
+    if not source.exists():
+        subprocess.run([sys.executable, "-c", STRINGS_CODE, str(source), str(values)], check=True)
+    keyset = DATA / "keyset-encrypt.json"
+    if not keyset.exists():
+        write_keyset(generate_keyset(["encrypt"]), keyset)
+    policy = DATA / "encrypt.yaml"
+    policy.write_text(ENCRYPT_POLICY)
+    out = DATA / "out-encrypt"
+    copy = measure(*copy_args(source, DATA / "copy-strings.parquet"))
+    ours = measure(*run_args(policy, keyset, source, out))
+    encrypted = out / source.name
+    copy_encrypted = measure(*copy_args(encrypted, DATA / "copy-encrypted.parquet"))
+    args = [
+        "decrypt",
+        "-p",
+        str(policy),
+        "-k",
+        str(keyset),
+        "--columns",
+        "email",
+        str(encrypted),
+        str(DATA / "decrypted.parquet"),
+    ]
+    decrypted = measure("-m", "anonymizer", args)
+    figures: dict[str, dict[str, object]] = {}
+    for name, run, base in (("encrypt", ours, copy), ("decrypt", decrypted, copy_encrypted)):
+        figures[f"{name}_{values // 1_000_000}m_strings_wall"] = {
+            "value": round(run.seconds, 2),
+            "unit": "s",
+            "baseline": round(base.seconds, 2),
+            "ratio": round(run.seconds / base.seconds, 2),
+        }
+        figures[f"{name}_values_per_s"] = {
+            "value": round(values / run.seconds),
+            "unit": "values/s (one core: the GIL)",
+            "baseline": None,
+            "ratio": None,
+        }
+    return figures
+
+
+def streaming_figures(sizes: list[float], repeats: int) -> dict[str, dict[str, object]]:
+    """Per-policy wall time and peak RSS against a plain copy, and RSS growth across sizes."""
     keyset = DATA / "keyset.json"
     if not keyset.exists():
         write_keyset(generate_keyset(), keyset)
@@ -186,7 +237,25 @@ def main() -> None:
             "baseline": round(rss[small]),
             "ratio": round(rss[large] / rss[small], 2),
         }
-    results.update(hmac_figures())
+    return results
+
+
+def main() -> None:
+    """Run the groups named in ANONYMIZER_BENCH_ONLY (default all), merge into results.json."""
+    groups = os.environ.get("ANONYMIZER_BENCH_ONLY", "streaming,encryption,hmac").split(",")
+    sizes = [float(s) for s in os.environ.get("ANONYMIZER_BENCH_SIZES_GB", "1,4").split(",")]
+    repeats = int(os.environ.get("ANONYMIZER_BENCH_REPEATS", "2"))
+    values = int(os.environ.get("ANONYMIZER_BENCH_ENCRYPT_VALUES", "10000000"))
+    DATA.mkdir(exist_ok=True)
+    results: dict[str, dict[str, object]] = (
+        json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    )
+    if "streaming" in groups:
+        results.update(streaming_figures(sizes, repeats))
+    if "encryption" in groups:
+        results.update(encryption_figures(values))
+    if "hmac" in groups:
+        results.update(hmac_figures())
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     table = Table(title="anonymizer benchmarks (ratio = ours / baseline, same run, same file)")
     for column in ("figure", "value", "unit", "baseline", "ratio"):

@@ -56,11 +56,18 @@ class Encrypt(Transform[EncryptRule]):
 
     def expression(self, rule: EncryptRule, ctx: BuildContext) -> pl.Expr:
         """An elementwise Python batch function sealing each non-null value."""
-        seal = _sealer(rule, ctx)
+        seal, batch = _sealer(rule, ctx)
         encode, dtype = _encoder(rule.output)
         parts = [as_text(pl.col(ctx.column), ctx.dtype).alias("v")]
         parts += [pl.col(rule.subject).cast(pl.String).alias("s")] if rule.subject else []
         parts += [pl.col(rule.row_key).alias("k")] if rule.row_key else []
+
+        if batch is not None and not rule.row_key and rule.output == "binary":
+
+            def seal_plain(series: pl.Series) -> pl.Series:
+                return pl.Series(series.name, batch(series.to_list()), dtype=dtype)
+
+            return parts[0].map_batches(seal_plain, return_dtype=dtype, is_elementwise=True)
 
         def seal_batch(series: pl.Series) -> pl.Series:
             fields = series.struct.unnest()
@@ -77,9 +84,10 @@ class Encrypt(Transform[EncryptRule]):
 
 
 Seal = Callable[[str | bytes, str | None, bytes | None], bytes]
+SealBatch = Callable[[list[str | bytes | None]], list[bytes | None]]
 
 
-def _sealer(rule: EncryptRule, ctx: BuildContext) -> Seal:
+def _sealer(rule: EncryptRule, ctx: BuildContext) -> tuple[Seal, SealBatch | None]:
     """The per-value sealing function: under the column-group key, or per subject."""
     if rule.subject is None:
         encryptor = FieldEncryptor(
@@ -89,7 +97,9 @@ def _sealer(rule: EncryptRule, ctx: BuildContext) -> Seal:
             deterministic=rule.deterministic,
         )
         ctx.register_cipher(encryptor.ledger)
-        return lambda value, _subject, row_key: encryptor.encrypt(value, row_key)
+        return (
+            lambda value, _subject, row_key: encryptor.encrypt(value, row_key)
+        ), encryptor.encrypt_batch
     if ctx.subjects is None:
         raise KeyringError(
             f"column {ctx.column!r} is encrypted per subject; pass --subject-keys PATH "
@@ -106,4 +116,4 @@ def _sealer(rule: EncryptRule, ctx: BuildContext) -> Seal:
             )
         return by_subject.encrypt(value, subject, row_key)
 
-    return seal
+    return seal, None

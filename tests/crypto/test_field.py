@@ -108,3 +108,16 @@ def test_reprs_hold_no_key() -> None:
     for text in (repr(encryptor), repr(decryptor)):
         assert KEY.material.hex() not in text
         assert repr(KEY.material) not in text
+
+
+def test_batches_and_single_values_share_one_nonce_sequence() -> None:
+    encryptor, decryptor = pair()
+    single = encryptor.encrypt("first")
+    batch = encryptor.encrypt_batch(["a", None, "b", ""])
+    mixed = encryptor.encrypt_batch(["text", b"bytes"])  # falls back to one by one
+    cells = [single, *(c for c in (*batch, *mixed) if c is not None)]
+    nonces = [int.from_bytes(Envelope.parse(c).nonce, "big") for c in cells]
+    assert nonces == [1, 2, 3, 4, 5, 6]
+    assert batch[1] is None
+    assert [decryptor.decrypt(c) for c in cells] == ["first", "a", "b", "", "text", b"bytes"]
+    assert encryptor.encrypted == 6
