@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
+from anonymizer.crypto.at_rest import decryption_properties
 from anonymizer.crypto.envelope import KIND_TEXT, Envelope
 from anonymizer.crypto.field import FieldDecryptor
 from anonymizer.crypto.keyset import Keyset
@@ -41,9 +42,14 @@ def _cell_bytes(value: bytes | str, rule: EncryptRule) -> bytes:
 
 
 def _rules(policy: Policy, schema: pl.Schema, columns: list[str]) -> dict[str, EncryptRule]:
+    """The cell-encryption rules of ``columns``; at-rest columns need no rule (the reader opens
+    them)."""
     rules: dict[str, EncryptRule] = {}
+    at_rest = set(policy.at_rest.columns) if policy.at_rest is not None else set()
     for column in columns:
         rule = policy.columns.get(column)
+        if column in at_rest and not isinstance(rule, EncryptRule):
+            continue
         if not isinstance(rule, EncryptRule):
             raise PlanError(
                 f"column {column!r} is not encrypted by policy {policy.name!r}; "
@@ -178,7 +184,7 @@ def decrypt_file(
     if target.resolve() == source.resolve():
         raise InputError(f"{target}: would overwrite the input; choose another output file")
     try:
-        frame = pl.scan_parquet(source)
+        frame = pl.scan_parquet(source, decryption=decryption_properties(policy, keyset))
         build = _reencrypting if reencrypt else _decrypting
         query, failures = build(frame, policy, keyset, columns, subjects)
     except (pl.exceptions.PolarsError, OSError):

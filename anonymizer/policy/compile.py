@@ -96,6 +96,14 @@ def schema_problems(policy: Policy, schema: pl.Schema, data_name: str) -> list[s
                     f"{data_name}: column {column!r} is not in the policy and unlisted_columns is "
                     "'error'; add a rule for it (drop, keep, …)"
                 )
+    if policy.at_rest is not None:
+        for column in policy.at_rest.columns:
+            rule, _ = _rule_for(policy, column)
+            if column not in schema or rule.action == "drop":
+                problems.append(
+                    f"{data_name}: at_rest column {column!r} is not an output column; "
+                    "list only columns the policy keeps or transforms"
+                )
     for column, rule in policy.columns.items():
         if column in schema:
             transform = get_transform(rule.action)

@@ -196,6 +196,15 @@ RULE_MODELS: dict[str, type[_Rule]] = {
 ACTIONS: tuple[str, ...] = tuple(RULE_MODELS)
 
 
+class AtRest(BaseModel):
+    """Parquet modular encryption for output columns that must be unreadable without the key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    columns: tuple[str, ...] = Field(min_length=1)
+    key: str = Field("encrypt", min_length=1)
+
+
 class Policy(BaseModel):
     """A whole policy file: metadata, the unlisted-column rule and one rule per column."""
 
@@ -208,6 +217,7 @@ class Policy(BaseModel):
     dataset: str | None = Field(None, min_length=1)
     unlisted_columns: Literal["drop", "keep", "error"] = "drop"
     columns: dict[str, ColumnRule] = Field(default_factory=dict)
+    at_rest: AtRest | None = None
 
     @property
     def dataset_id(self) -> str:

@@ -21,9 +21,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from anonymizer._version import __version__
+from anonymizer.crypto.at_rest import encryption_properties
 from anonymizer.crypto.keyset import Keyset
 from anonymizer.crypto.subjects import SubjectKeyStore
-from anonymizer.errors import AnonymizerError, InputError, OutputError, PlanError
+from anonymizer.errors import AnonymizerError, InputError, KeyringError, OutputError, PlanError
 from anonymizer.lineage.manifest import (
     MANIFEST_NAME,
     FileRecord,
@@ -68,6 +69,7 @@ class _Job:
     tmp: Path
     plan: Plan
     rows: int
+    at_rest: pl.ParquetEncryptionProperties | None
 
 
 def _now() -> str:
@@ -144,7 +146,7 @@ def _stream(job: _Job, progress: ProgressSink | None) -> None:
     job.tmp.parent.mkdir(parents=True, exist_ok=True)
     try:
         _tapped(job.plan, frame, progress).sink_parquet(
-            job.tmp, engine="streaming", metadata=_file_metadata(job.plan)
+            job.tmp, engine="streaming", metadata=_file_metadata(job.plan), encryption=job.at_rest
         )
         with job.tmp.open("rb") as handle:
             os.fsync(handle.fileno())
@@ -186,6 +188,22 @@ def _plan_records(jobs: list[_Job]) -> list[dict[str, object]]:
     return list(seen.values())
 
 
+def _encryption_records(
+    jobs: list[_Job], policy: Policy, keyset: Keyset | None
+) -> list[dict[str, object]]:
+    records: list[dict[str, object]] = []
+    for job in jobs:
+        name = job.item.relative.as_posix()
+        records += [{"file": name, **entry} for entry in job.plan.encryption()]
+        if policy.at_rest is not None and keyset is not None:
+            key_id = keyset.for_purpose(policy.at_rest.key).key_id
+            records += [
+                {"file": name, "column": c, "key_id": key_id, "mode": "parquet-modular-aes-gcm"}
+                for c in policy.at_rest.columns
+            ]
+    return records
+
+
 def _prepare(
     policy: Policy,
     items: list[InputFile],
@@ -206,7 +224,10 @@ def _prepare(
         )
         target = outdir / item.relative
         tmp = target.with_name(f"{TMP_MARKER}{run_id}-{target.name}")
-        jobs.append(_Job(item, target, tmp, plan, rows))
+        if policy.at_rest is not None and keyset is None:
+            raise KeyringError("the policy's at_rest section needs a keyset; pass --keyset PATH")
+        at_rest = encryption_properties(policy, keyset, item.relative.as_posix())
+        jobs.append(_Job(item, target, tmp, plan, rows, at_rest))
     return jobs
 
 
@@ -267,11 +288,7 @@ def run(
             source=policy_source,
         ),
         plan=_plan_records(jobs),
-        encryption=[
-            {"file": job.item.relative.as_posix(), **entry}
-            for job in jobs
-            for entry in job.plan.encryption()
-        ],
+        encryption=_encryption_records(jobs, policy, keyset),
         input_root=str(root.resolve()),
         inputs=inputs,
         outputs=outputs,
