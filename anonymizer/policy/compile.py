@@ -125,14 +125,30 @@ def compile_plan(
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise SchemaMismatchError(problems[0] + more)
-    steps = []
     ciphers: dict[str, CipherLedger] = {}
-    for column, dtype in schema.items():
-        rule, listed = _rule_for(policy, column)
-        transform = get_transform(rule.action)
-        ctx = BuildContext(column, dtype, schema, keyset, policy.dataset_id, subjects, ciphers)
-        expression = transform.expression(rule, ctx)
-        purpose = transform.key_purpose(rule)
-        key_id = ctx.key(purpose, rule.action).key_id if purpose is not None else None
-        steps.append(PlanStep(column, rule, transform.spec, key_id, expression, listed))
-    return Plan(policy, policy_digest(policy), tuple(steps), ciphers)
+    steps: dict[str, PlanStep] = {}
+
+    def step_for(column: str) -> PlanStep:
+        # Built on demand and once: a transform may ask for another column's *output*
+        # (encrypt binds its cells to the row key as it appears in the output).
+        if column not in steps:
+            rule, listed = _rule_for(policy, column)
+            transform = get_transform(rule.action)
+            ctx = BuildContext(
+                column,
+                schema[column],
+                schema,
+                keyset,
+                policy.dataset_id,
+                subjects,
+                ciphers,
+                output=lambda other: step_for(other).expression,
+            )
+            expression = transform.expression(rule, ctx)
+            purpose = transform.key_purpose(rule)
+            key_id = ctx.key(purpose, rule.action).key_id if purpose is not None else None
+            steps[column] = PlanStep(column, rule, transform.spec, key_id, expression, listed)
+        return steps[column]
+
+    ordered = tuple(step_for(column) for column in schema.names())
+    return Plan(policy, policy_digest(policy), ordered, ciphers)

@@ -41,6 +41,7 @@ class BuildContext:
     dataset: str = ""
     subjects: SubjectKeyStore | None = None
     ciphers: dict[str, CipherLedger] | None = None
+    output: Callable[[str], pl.Expr | None] = pl.col
 
     def register_cipher(self, ledger: CipherLedger) -> None:
         """Let the plan report this column's encryption (key id, salt, count) after a run."""

@@ -14,7 +14,7 @@ import polars as pl
 
 from anonymizer.crypto.field import FieldEncryptor
 from anonymizer.crypto.subjects import SubjectFieldEncryptor
-from anonymizer.errors import InputError, KeyringError
+from anonymizer.errors import InputError, KeyringError, PlanError
 from anonymizer.policy.models import EncryptRule
 from anonymizer.transforms.base import BuildContext, Transform, TransformSpec, as_text, need
 
@@ -60,7 +60,7 @@ class Encrypt(Transform[EncryptRule]):
         encode, dtype = _encoder(rule.output)
         parts = [as_text(pl.col(ctx.column), ctx.dtype).alias("v")]
         parts += [pl.col(rule.subject).cast(pl.String).alias("s")] if rule.subject else []
-        parts += [pl.col(rule.row_key).alias("k")] if rule.row_key else []
+        parts += [_row_key_output(rule.row_key, ctx).alias("k")] if rule.row_key else []
 
         if batch is not None and not rule.row_key and rule.output == "binary":
 
@@ -81,6 +81,17 @@ class Encrypt(Transform[EncryptRule]):
             return pl.Series(series.name, cells, dtype=dtype)
 
         return pl.struct(parts).map_batches(seal_batch, return_dtype=dtype, is_elementwise=True)
+
+
+def _row_key_output(row_key: str, ctx: BuildContext) -> pl.Expr:
+    """The row key as the output will show it: decryption can only ever see that."""
+    expression = ctx.output(row_key)
+    if expression is None:
+        raise PlanError(
+            f"column {ctx.column!r}: row_key {row_key!r} is dropped from the output, so no one "
+            "could ever decrypt; keep that column (or its token)"
+        )
+    return expression.cast(pl.String)
 
 
 Seal = Callable[[str | bytes, str | None, bytes | None], bytes]

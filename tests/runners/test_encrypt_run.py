@@ -184,3 +184,40 @@ def test_manifest_and_file_metadata_record_salts_and_counts(
     assert {e["column"]: e["salt"] for e in stored} == {c: e["salt"] for c, e in entries.items()}
     for key in load_keyset(keyset).keys:
         assert key.material.hex() not in json.dumps(manifest.encryption)
+
+
+def test_shipped_vault_policy_round_trips_with_tokenised_row_keys(
+    keyset_file: Path, tmp_path: Path
+) -> None:
+    from tests.conftest import ROOT
+
+    vault = ROOT / "rules" / "vault.yaml"
+    assert run_policy(keyset_file, FIXTURE, tmp_path / "out", policy=vault).returncode == 0
+    data = tmp_path / "out" / FIXTURE.name
+    plain = tmp_path / "plain.parquet"
+    result = run_cli(
+        [
+            "decrypt",
+            "-p",
+            str(vault),
+            "-k",
+            str(keyset_file),
+            "--columns",
+            "email,phone,full_name,salary",
+            str(data),
+            str(plain),
+        ]
+    )
+    assert result.returncode == 0, result.stderr
+    back, source = pl.read_parquet(plain), pl.read_parquet(FIXTURE)
+    assert back["customer_id"].str.starts_with("cus_").all()  # the row key is the token
+    for column in ("email", "phone", "full_name"):
+        assert back[column].to_list() == source[column].to_list()
+
+
+def test_row_key_must_survive_into_the_output(tmp_path: Path, keyset_file: Path) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text("name: p\ncolumns:\n  email: {action: encrypt, row_key: customer_id}\n")
+    result = run_policy(keyset_file, FIXTURE, tmp_path / "out", policy=policy)
+    assert result.returncode == 1
+    assert "row_key 'customer_id' is dropped from the output" in result.stderr
