@@ -42,8 +42,7 @@ def _cell_bytes(value: bytes | str, rule: EncryptRule) -> bytes:
 
 
 def _rules(policy: Policy, schema: pl.Schema, columns: list[str]) -> dict[str, EncryptRule]:
-    """The cell-encryption rules of ``columns``; at-rest columns need no rule (the reader opens
-    them)."""
+    """The cell-encryption rules of ``columns`` (at-rest columns are opened by the reader)."""
     rules: dict[str, EncryptRule] = {}
     at_rest = set(policy.at_rest.columns) if policy.at_rest is not None else set()
     for column in columns:
