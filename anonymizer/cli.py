@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
 import typer
+import yaml
 from rich.console import Console
 
 from anonymizer._version import __version__
@@ -30,6 +31,8 @@ from anonymizer.crypto.keyset import (
 from anonymizer.crypto.protect import PASSPHRASE_ENV_VAR, new_kek, protector_from_spec
 from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.errors import AnonymizerError, KeyringError, PolicyError
+from anonymizer.lineage.signing import SIGN_PURPOSE, public_key_of
+from anonymizer.lineage.verify import load_trust, verify_dataset
 from anonymizer.policy.compile import compile_plan, schema_problems
 from anonymizer.policy.load import load_policy
 from anonymizer.report.terminal import RichProgress, plan_table, print_run_summary
@@ -284,6 +287,18 @@ def _ask_passphrase() -> str:
     return answer
 
 
+@keys_app.command("add")
+@guarded
+def keys_add_command(
+    path: Annotated[Path, typer.Argument(help="The keyset file to extend in place.")],
+    purpose: Annotated[str, typer.Option("--purpose", help="New purpose to add a key for.")],
+) -> None:
+    """Add a key for a purpose the keyset does not have yet (e.g. sign, encrypt-finance)."""
+    extended = load_keyset(path, passphrase=_ask_passphrase).with_purpose(purpose)
+    write_keyset(extended, path, overwrite=True)
+    stdout.print(f"{path}: added {extended.for_purpose(purpose).key_id}")
+
+
 @keys_app.command("rotate")
 @guarded
 def keys_rotate_command(
@@ -294,6 +309,44 @@ def keys_rotate_command(
     rotated = load_keyset(path, passphrase=_ask_passphrase).rotated(purpose)
     write_keyset(rotated, path, overwrite=True)
     stdout.print(f"{path}: new primary key {rotated.for_purpose(purpose).key_id} for {purpose}")
+
+
+@app.command("verify")
+@guarded
+def verify_command(
+    data_dir: Annotated[Path, typer.Argument(help="Output directory of an anonymizer run.")],
+    trust: Annotated[Path, typer.Option("--trust", help="Trust file (accepted keys, rules).")],
+) -> None:
+    """Check signature, every file's hash and the trust policy; exit 0 ok, 1 refused, 2 usage."""
+    try:
+        policy = load_trust(trust)
+    except AnonymizerError as exc:
+        raise _fail([str(exc)], 2) from None
+    dataset = verify_dataset(data_dir, policy)
+    manifest = dataset.manifest
+    stdout.print(
+        f"verified {data_dir}: {len(dataset.digests)} file(s), "
+        f"{sum(o.rows for o in manifest.outputs):,} rows, policy {manifest.policy.name} "
+        f"v{manifest.policy.version} ({manifest.policy.digest[:19]}…), signed by {dataset.key_id}, "
+        f"finished {manifest.finished_at}"
+    )
+
+
+@keys_app.command("export-public")
+@guarded
+def keys_export_public_command(keyset: KeysetOption = None) -> None:
+    """Print a trust file listing this keyset's public signing key(s), for verifiers."""
+    keys = _required_keyset(keyset)
+    entries = [
+        {"keyid": k.key_id, "public_key": public_key_of(k)}
+        for k in keys.keys
+        if k.purpose == SIGN_PURPOSE
+    ]
+    if not entries:
+        raise KeyringError(
+            f"{keys.source}: no sign key; add one: anonymizer keys add PATH --purpose sign"
+        )
+    print(yaml.safe_dump({"keys": entries}, sort_keys=False), end="")
 
 
 def _version_callback(value: bool) -> None:

@@ -29,7 +29,14 @@ KEYSET_ENV_VAR = "ANONYMIZER_KEYSET"
 KEYSET_FORMAT = "anonymizer-keyset"
 KEYSET_VERSION = 1
 KEY_BYTES = 32
-DEFAULT_PURPOSES: tuple[str, ...] = ("tokenize", "surrogate", "date_shift", "encrypt", "subjects")
+DEFAULT_PURPOSES: tuple[str, ...] = (
+    "tokenize",
+    "surrogate",
+    "date_shift",
+    "encrypt",
+    "subjects",
+    "sign",
+)
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,15 @@ class Keyset:
     def rotated(self, purpose: str) -> Keyset:
         """A copy with a new primary key for ``purpose``; the old keys are kept for decryption."""
         self.for_purpose(purpose)  # only rotate what exists: a typo must not add a purpose
+        [fresh] = generate_keyset([purpose]).keys
+        return Keyset(keys=(*self.keys, fresh), source=self.source, protector=self.protector)
+
+    def with_purpose(self, purpose: str) -> Keyset:
+        """A copy with a first key for a new ``purpose`` (existing purposes are rotated instead)."""
+        if purpose in self.purposes:
+            raise KeyringError(
+                f"{self.source}: already has a {purpose!r} key; use keys rotate for a new one"
+            )
         [fresh] = generate_keyset([purpose]).keys
         return Keyset(keys=(*self.keys, fresh), source=self.source, protector=self.protector)
 

@@ -1,7 +1,8 @@
-"""Run manifest v0: hashes and row counts of every input and output, the policy, the plan.
+"""Run manifest: hashes and row counts of every input and output, the policy, the plan.
 
-The model is split into small records so the lineage issue can wrap it (in-toto subject list =
-``outputs``; predicate = the rest) and add fields without breaking readers of v0.
+When the keyset has a ``sign`` key the manifest file is a DSSE envelope around an in-toto
+Statement (subjects = the outputs, predicate = this model); without one it is the bare model
+(unsigned, refused by ``anonymizer verify``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from anonymizer.crypto.keyset import Key
 from anonymizer.errors import ManifestError
+from anonymizer.lineage.signing import (
+    PREDICATE_TYPE,
+    STATEMENT_TYPE,
+    envelope_payload,
+    sign_envelope,
+)
 
 MANIFEST_NAME = "anonymizer-manifest.json"
 _CHUNK = 1 << 20
@@ -77,13 +85,28 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_manifest(manifest: RunManifest, directory: Path) -> Path:
-    """Write the manifest into ``directory`` atomically; return its path."""
+def statement_of(manifest: RunManifest) -> dict[str, Any]:
+    """The in-toto Statement v1 for a run: its outputs as subjects, the manifest as predicate."""
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": [{"name": o.path, "digest": {"sha256": o.sha256}} for o in manifest.outputs],
+        "predicateType": PREDICATE_TYPE,
+        "predicate": manifest.model_dump(mode="json"),
+    }
+
+
+def write_manifest(manifest: RunManifest, directory: Path, signer: Key | None = None) -> Path:
+    """Write the manifest (signed when ``signer`` is given) atomically; return its path."""
     target = directory / MANIFEST_NAME
     tmp = directory / f".{MANIFEST_NAME}.tmp-{secrets.token_hex(4)}"
+    document = (
+        sign_envelope(statement_of(manifest), signer)
+        if signer is not None
+        else manifest.model_dump(mode="json")
+    )
     try:
         with tmp.open("w", encoding="utf-8") as handle:
-            json.dump(manifest.model_dump(mode="json"), handle, indent=2, sort_keys=True)
+            json.dump(document, handle, indent=2, sort_keys=True)
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())
@@ -93,16 +116,27 @@ def write_manifest(manifest: RunManifest, directory: Path) -> Path:
     return target
 
 
+def manifest_from_document(document: Any) -> RunManifest:
+    """The run manifest inside a manifest file's JSON (signed or not; nothing is verified)."""
+    if isinstance(document, dict) and "payloadType" in document:
+        statement = json.loads(envelope_payload(document))
+        if statement.get("_type") != STATEMENT_TYPE or statement.get("predicateType") != (
+            PREDICATE_TYPE
+        ):
+            raise ValueError("not an anonymizer statement")
+        document = statement["predicate"]
+    return RunManifest.model_validate(document)
+
+
 def read_manifest(path: Path) -> RunManifest:
-    """Read and validate a manifest; ManifestError names the file and the fix."""
+    """Read and validate a manifest (without checking its signature); ManifestError on failure."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return RunManifest.model_validate(data)
+        return manifest_from_document(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
         raise ManifestError(
             f"{path}: manifest not found; run anonymizer on the data first"
         ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValidationError):
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, ManifestError, ValidationError):
         raise ManifestError(
             f"{path}: not a valid anonymizer manifest; re-run anonymizer to regenerate it"
         ) from None

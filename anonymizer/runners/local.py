@@ -7,6 +7,7 @@ no file at any target path and never touches the inputs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -34,6 +35,7 @@ from anonymizer.lineage.manifest import (
     sha256_file,
     write_manifest,
 )
+from anonymizer.lineage.signing import SIGN_PURPOSE
 from anonymizer.policy.compile import Plan, compile_plan
 from anonymizer.policy.load import policy_digest
 from anonymizer.policy.models import Policy
@@ -188,6 +190,12 @@ def _plan_records(jobs: list[_Job]) -> list[dict[str, object]]:
     return list(seen.values())
 
 
+def _run_id(policy: Policy, inputs: list[FileRecord], started: str) -> str:
+    """Host-independent: the same policy over the same inputs at the same time has one id."""
+    parts = [policy_digest(policy), started, *(f"{r.path}:{r.sha256}" for r in inputs)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+
 def _encryption_records(
     jobs: list[_Job], policy: Policy, keyset: Keyset | None
 ) -> list[dict[str, object]]:
@@ -248,7 +256,7 @@ def run(
     output is renamed into place, so no output can hold a cell whose key was never saved.
     """
     started, clock = _now(), time.perf_counter()
-    run_id = secrets.token_hex(8)
+    run_id = secrets.token_hex(8)  # names temporary files only; the manifest's id is derived
     root, items = discover_inputs(input_spec)
     _check_output(input_spec, root, items, outdir, overwrite)
     jobs = _prepare(policy, items, outdir, (keyset, subjects), run_id)
@@ -272,7 +280,7 @@ def run(
         for job in jobs:
             job.tmp.unlink(missing_ok=True)
     manifest = RunManifest(
-        run_id=run_id,
+        run_id=_run_id(policy, inputs, started),
         started_at=started,
         finished_at=_now(),
         tool=ToolRecord(
@@ -289,11 +297,14 @@ def run(
         ),
         plan=_plan_records(jobs),
         encryption=_encryption_records(jobs, policy, keyset),
-        input_root=str(root.resolve()),
+        input_root=root.as_posix(),
         inputs=inputs,
         outputs=outputs,
     )
-    manifest_path = write_manifest(manifest, outdir)
+    signer = (
+        keyset.for_purpose(SIGN_PURPOSE) if keyset and SIGN_PURPOSE in keyset.purposes else None
+    )
+    manifest_path = write_manifest(manifest, outdir, signer)
     return RunResult(
         manifest=manifest,
         manifest_path=manifest_path,

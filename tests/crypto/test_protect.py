@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from anonymizer.crypto.keyset import generate_keyset, load_keyset, write_keyset
+from anonymizer.crypto.keyset import DEFAULT_PURPOSES, generate_keyset, load_keyset, write_keyset
 from anonymizer.crypto.protect import (
     EnvKek,
     LocalFileKms,
@@ -134,7 +134,7 @@ def test_cli_protected_keyset_rotate_keeps_protection(tmp_path: Path) -> None:
     rotate = run_cli(["keys", "rotate", str(path), "--purpose", "encrypt"], env=env)
     assert rotate.returncode == 0, rotate.stderr
     doc = json.loads(path.read_text())
-    assert doc["protection"]["kind"] == "env" and len(doc["keys"]) == 6
+    assert doc["protection"]["kind"] == "env" and len(doc["keys"]) == len(DEFAULT_PURPOSES) + 1
     assert all("wrapped" in entry for entry in doc["keys"])
     wrong = run_cli(
         ["keys", "rotate", str(path), "--purpose", "encrypt"], env={"ANONYMIZER_KEK": new_kek()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from pathlib import Path
@@ -104,12 +105,15 @@ def test_manifest_records_hashes_rows_policy_and_plan(
     assert steps["city"]["action"] == "drop" and steps["city"]["source"] == "unlisted_columns"
     assert steps["customer_id"]["key_id"].startswith("tokenize-")
     assert steps["full_name"]["transform_version"].startswith("1+faker")
-    raw = (out / MANIFEST_NAME).read_text()
-    for key in load_keyset(keyset_file).keys:
-        assert key.material.hex() not in raw
+    envelope = json.loads((out / MANIFEST_NAME).read_text())
+    payload = base64.b64decode(envelope["payload"]).decode()
+    keys = load_keyset(keyset_file)
+    assert envelope["signatures"][0]["keyid"] == keys.for_purpose("sign").key_id
+    for key in keys.keys:
+        assert key.material.hex() not in payload
         if key.purpose in ("tokenize", "surrogate", "date_shift"):  # the ones this policy uses
-            assert key.key_id in raw
-    assert json.loads(raw)["manifest_version"] == "0"
+            assert key.key_id in payload
+    assert manifest.manifest_version == "0"
 
 
 def test_streaming_run_equals_in_memory_api(golden: tuple[Path, Path, pl.DataFrame]) -> None:
