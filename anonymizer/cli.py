@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from anonymizer.crypto.keyset import (
 from anonymizer.crypto.protect import PASSPHRASE_ENV_VAR, new_kek, protector_from_spec
 from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.errors import AnonymizerError, KeyringError, PolicyError
+from anonymizer.lineage.openlineage import run_event
 from anonymizer.lineage.signing import SIGN_PURPOSE, public_key_of
 from anonymizer.lineage.verify import load_trust, verify_dataset
 from anonymizer.policy.compile import compile_plan, schema_problems
@@ -48,6 +50,8 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Create and manage keysets.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+lineage_app = typer.Typer(help="Export run lineage to other tools.", no_args_is_help=True)
+app.add_typer(lineage_app, name="lineage")
 
 stdout = Console(width=None if sys.stdout.isatty() else 120)
 stderr = Console(stderr=True)
@@ -330,6 +334,15 @@ def verify_command(
         f"v{manifest.policy.version} ({manifest.policy.digest[:19]}…), signed by {dataset.key_id}, "
         f"finished {manifest.finished_at}"
     )
+
+
+@lineage_app.command("openlineage")
+@guarded
+def lineage_openlineage_command(
+    manifest: Annotated[Path, typer.Argument(help="A run's anonymizer-manifest.json.")],
+) -> None:
+    """Print an OpenLineage RunEvent (COMPLETE) with schema and column-lineage facets."""
+    print(json.dumps(run_event(manifest), indent=2))
 
 
 @keys_app.command("export-public")
