@@ -86,8 +86,16 @@ def torch_dataset(path: Path | str, *, trust: TrustLike, batch_size: int = 1024)
     return VerifiedParquet()
 
 
+def hf_dataset(path: Path | str, *, trust: TrustLike) -> Any:
+    """A Hugging Face ``datasets.Dataset`` built from the verified files (needs ``datasets``)."""
+    from datasets import Dataset  # noqa: PLC0415 (optional dependency)
+
+    return Dataset.from_polars(open_dataset(path, trust=trust).collect())
+
+
 __all__ = [
     "VerificationError",
+    "hf_dataset",
     "iter_frames",
     "open_dataset",
     "require_safe_data",
