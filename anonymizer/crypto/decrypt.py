@@ -94,7 +94,25 @@ def _expression(
             raise
         return pl.Series(column, plain, dtype=dtype)
 
-    row_key = pl.col(rule.row_key) if rule.row_key else pl.lit(None, pl.String)
+    if rule.row_key is None:
+
+        def open_plain(series: pl.Series) -> pl.Series:
+            raw = series.to_list()
+            cells = (
+                raw
+                if rule.output == "binary"
+                else [None if v is None else _cell_bytes(v, rule) for v in raw]
+            )
+            try:
+                plain = decryptor.decrypt_batch(cells, text=dtype == pl.String)
+            except DecryptionError:
+                failures.columns.append(column)
+                raise
+            return pl.Series(column, plain, dtype=dtype)
+
+        return pl.col(column).map_batches(open_plain, return_dtype=dtype, is_elementwise=True)
+
+    row_key = pl.col(rule.row_key)
     pair = pl.struct(pl.col(column).alias("v"), row_key.alias("k"))
     return pair.map_batches(open_batch, return_dtype=dtype, is_elementwise=True).alias(column)
 

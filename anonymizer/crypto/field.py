@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol, cast
 
 from anonymizer.crypto.envelope import (
@@ -163,6 +163,7 @@ class FieldDecryptor:
         self._dataset, self._column = dataset, column
         self._ciphers: dict[tuple[str, int, bytes], Gcm | Siv] = {}
         self._aads: dict[bytes, bytes] = {}
+        self._openers: dict[bytes, tuple[Callable[[bytes], bytes], int]] = {}
 
     def __repr__(self) -> str:
         return f"FieldDecryptor(column={self._column!r}, keys={sorted(self._keys)})"
@@ -180,6 +181,55 @@ class FieldDecryptor:
             )
             self._ciphers[slot] = Gcm(subkey) if envelope.mode == MODE_GCM else Siv(subkey)
         return self._ciphers[slot]
+
+    def decrypt_batch(
+        self, cells: Sequence[bytes | None], *, text: bool
+    ) -> list[str | bytes | None]:
+        """Open cells that have no row key (None stays None); every cell must be text if ``text``.
+
+        Same checks as ``decrypt``; the header of each distinct (key, salt) is parsed once.
+        """
+        opened: list[str | bytes | None] = []
+        append = opened.append
+        for cell in cells:
+            if cell is None:
+                append(None)
+                continue
+            if len(cell) < 4:
+                raise DecryptionError()
+            head = 4 + cell[3] + SALT_BYTES
+            open_cell, kind = self._openers.get(cell[:head]) or self._opener(cell)
+            if (kind == KIND_TEXT) != text:
+                raise DecryptionError()
+            plaintext = open_cell(cell)
+            if text:
+                try:
+                    append(plaintext.decode("utf-8"))
+                except UnicodeDecodeError:
+                    raise DecryptionError() from None
+            else:
+                append(plaintext)
+        return opened
+
+    def _opener(self, cell: bytes) -> tuple[Callable[[bytes], bytes], int]:
+        """Parse one header fully; cache how to open every cell that shares it, and its kind."""
+        envelope = Envelope.parse(cell)
+        cipher, prefix = self._cipher(envelope), envelope.prefix()
+        aad = associated_data(prefix, self._dataset, self._column, None)
+        head = len(prefix)
+        if isinstance(cipher, Siv):
+            siv = cipher
+
+            def open_cell(data: bytes) -> bytes:
+                return siv.open(data[head:], aad)
+        else:
+            gcm, end = cipher, head + GCM_NONCE_BYTES
+
+            def open_cell(data: bytes) -> bytes:
+                return gcm.open(data[head:end], data[end:], aad)
+
+        self._openers[prefix] = (open_cell, envelope.kind)
+        return self._openers[prefix]
 
     def decrypt(self, cell: bytes, row_key: bytes | None = None) -> str | bytes:
         """The plaintext of one cell; DecryptionError (opaque) for any wrong key or change."""

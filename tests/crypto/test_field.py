@@ -121,3 +121,19 @@ def test_batches_and_single_values_share_one_nonce_sequence() -> None:
     assert batch[1] is None
     assert [decryptor.decrypt(c) for c in cells] == ["first", "a", "b", "", "text", b"bytes"]
     assert encryptor.encrypted == 6
+
+
+def test_batch_decryption_agrees_with_single_and_checks_every_cell() -> None:
+    gcm, decryptor = pair()
+    siv, _ = pair(deterministic=True)
+    cells = [gcm.encrypt("a"), None, siv.encrypt("b"), gcm.encrypt("")]
+    assert decryptor.decrypt_batch(cells, text=True) == ["a", None, "b", ""]
+    tampered = bytearray(cells[3])  # type: ignore[arg-type]
+    tampered[-3] ^= 0x10
+    with pytest.raises(DecryptionError):
+        decryptor.decrypt_batch([cells[0], bytes(tampered)], text=True)
+    with pytest.raises(DecryptionError):
+        decryptor.decrypt_batch([gcm.encrypt(b"raw")], text=True)  # bytes where text expected
+    with pytest.raises(DecryptionError):
+        pair(column="other")[1].decrypt_batch([cells[0]], text=True)
+    assert decryptor.decrypt_batch([gcm.encrypt(b"raw")], text=False) == [b"raw"]
