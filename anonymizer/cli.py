@@ -298,8 +298,7 @@ def keys_add_command(
     purpose: Annotated[str, typer.Option("--purpose", help="New purpose to add a key for.")],
 ) -> None:
     """Add a key for a purpose the keyset does not have yet (e.g. sign, encrypt-finance)."""
-    extended = load_keyset(path, passphrase=_ask_passphrase).with_purpose(purpose)
-    write_keyset(extended, path, overwrite=True)
+    extended = _rewrite_keyset(path, lambda keys: keys.with_purpose(purpose))
     stdout.print(f"{path}: added {extended.for_purpose(purpose).key_id}")
 
 
@@ -310,9 +309,15 @@ def keys_rotate_command(
     purpose: Annotated[str, typer.Option("--purpose", help="Purpose to give a new primary key.")],
 ) -> None:
     """Add a new primary key for PURPOSE; older keys stay so old data still decrypts."""
-    rotated = load_keyset(path, passphrase=_ask_passphrase).rotated(purpose)
-    write_keyset(rotated, path, overwrite=True)
+    rotated = _rewrite_keyset(path, lambda keys: keys.rotated(purpose))
     stdout.print(f"{path}: new primary key {rotated.for_purpose(purpose).key_id} for {purpose}")
+
+
+def _rewrite_keyset(path: Path, change: Callable[[Keyset], Keyset]) -> Keyset:
+    """Load, change and atomically rewrite a keyset, keeping its protection."""
+    updated = change(load_keyset(path, passphrase=_ask_passphrase))
+    write_keyset(updated, path, overwrite=True)
+    return updated
 
 
 @app.command("verify")
