@@ -7,6 +7,7 @@ usage errors exit 2. No traceback is shown for either.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import os
@@ -31,13 +32,15 @@ from anonymizer.crypto.keyset import (
 )
 from anonymizer.crypto.protect import PASSPHRASE_ENV_VAR, new_kek, protector_from_spec
 from anonymizer.crypto.subjects import SubjectKeyStore
+from anonymizer.detect.classify import classify_file
+from anonymizer.detect.suggest import suggest_policy
 from anonymizer.errors import AnonymizerError, KeyringError, PolicyError
 from anonymizer.lineage.openlineage import run_event
 from anonymizer.lineage.signing import SIGN_PURPOSE, public_key_of
 from anonymizer.lineage.verify import load_trust, verify_dataset
 from anonymizer.policy.compile import compile_plan, schema_problems
 from anonymizer.policy.load import load_policy
-from anonymizer.report.terminal import RichProgress, plan_table, print_run_summary
+from anonymizer.report.terminal import RichProgress, plan_table, print_run_summary, scan_table
 from anonymizer.runners import local
 from anonymizer.runners.inputs import discover_inputs, read_schema
 
@@ -170,6 +173,31 @@ def plan_command(
     schema, _rows = read_schema(items[0])
     plan = compile_plan(rules, schema, _keyset(keyset), data_name=str(items[0].source))
     stdout.print(plan_table(plan.describe(), f"plan for {items[0].source}"))
+
+
+@app.command("scan")
+@guarded
+def scan_command(
+    data: Annotated[str, typer.Argument(help="Parquet file, directory or glob (first file).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    suggest_policy_to: Annotated[
+        Path | None, typer.Option("--suggest-policy", help="Write a starting policy here.")
+    ] = None,
+) -> None:
+    """Classify every column from a bounded sample: PII kind and share, free text, or none."""
+    _, items = discover_inputs(data)
+    read_schema(items[0])  # one clear error for a file that is not Parquet
+    classes = classify_file(items[0].source)
+    if suggest_policy_to is not None:
+        if suggest_policy_to.exists():
+            raise PolicyError(f"{suggest_policy_to}: exists; choose a new path for the suggestion")
+        suggest_policy_to.write_text(suggest_policy(items[0].source.stem, classes))
+    if as_json:
+        print(json.dumps([dataclasses.asdict(c) for c in classes], indent=2))
+        return
+    stdout.print(scan_table(classes, str(items[0].source)))
+    if suggest_policy_to is not None:
+        stdout.print(f"suggested policy: {suggest_policy_to} (review before use)")
 
 
 @app.command("decrypt")

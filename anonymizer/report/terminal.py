@@ -14,6 +14,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from anonymizer.detect.classify import ColumnClass
 from anonymizer.policy.models import RULE_MODELS
 from anonymizer.runners.local import RunResult
 
@@ -41,6 +42,17 @@ def plan_table(steps: list[dict[str, Any]], title: str) -> Table:
             step["transform_version"],
             step["key_id"] or "",
         )
+    return table
+
+
+def scan_table(classes: list[ColumnClass], title: str) -> Table:
+    """Column, kind, share of sampled values, name hint, masked examples, findings in text."""
+    table = Table(title=f"scan of {title}", title_justify="left")
+    for name in ("column", "type", "kind", "share", "name hint", "examples / findings"):
+        table.add_column(name)
+    for cls in classes:
+        detail = ", ".join(cls.examples) or ", ".join(f"{k} {v}" for k, v in cls.entities.items())
+        table.add_row(cls.column, cls.dtype, cls.kind, f"{cls.share:.0%}", cls.hint or "", detail)
     return table
 
 

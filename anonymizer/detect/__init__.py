@@ -1,0 +1,1 @@
+"""PII detection: vectorised pattern detectors, validators on candidates only, column classes."""

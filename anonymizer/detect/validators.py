@@ -1,0 +1,80 @@
+"""Checksums and plausibility checks, run only on regex candidates (never on every row)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+import phonenumbers
+
+_DIGITS = re.compile(r"\D")
+
+
+def luhn_ok(text: str) -> bool:
+    """Payment card numbers: 13-19 digits passing the Luhn checksum."""
+    digits = _DIGITS.sub("", text)
+    if not 13 <= len(digits) <= 19:
+        return False
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 1:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+_CARD_BRANDS: tuple[tuple[str, tuple[int, ...]], ...] = (
+    (r"4", (13, 16, 19)),  # Visa
+    (r"5[1-5]|2(?:2[2-9]|[3-6]\d|7[01]|720)", (16,)),  # Mastercard
+    (r"3[47]", (15,)),  # American Express
+    (r"6(?:011|5|4[4-9])", (16, 17, 18, 19)),  # Discover
+    (r"35", (16, 17, 18, 19)),  # JCB
+    (r"3(?:0[0-5]|[689])", (14, 15, 16, 17, 18, 19)),  # Diners Club
+)
+
+
+def card_ok(text: str) -> bool:
+    """A card number: a known issuer prefix, that issuer's length, and the Luhn checksum."""
+    digits = _DIGITS.sub("", text)
+    brand_fits = any(
+        re.match(prefix, digits) and len(digits) in lengths for prefix, lengths in _CARD_BRANDS
+    )
+    return brand_fits and luhn_ok(digits)
+
+
+def iban_ok(text: str) -> bool:
+    """IBAN: country code, check digits, and the ISO 13616 mod-97 check."""
+    compact = re.sub(r"\s", "", text).upper()
+    if not 15 <= len(compact) <= 34 or not compact[:2].isalpha():
+        return False
+    rearranged = compact[4:] + compact[:4]
+    number = "".join(str(int(c, 36)) for c in rearranged)
+    return int(number) % 97 == 1
+
+
+def ssn_ok(text: str) -> bool:
+    """US SSN: area not 000, 666 or 9xx; group not 00; serial not 0000; not all one digit."""
+    digits = _DIGITS.sub("", text)
+    if len(digits) != 9 or len(set(digits)) == 1:
+        return False
+    area, group, serial = digits[:3], digits[3:5], digits[5:]
+    return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
+
+
+def phone_ok(text: str, region: str = "US") -> bool:
+    """A number ``phonenumbers`` accepts as possible and valid (international or ``region``)."""
+    try:
+        parsed = phonenumbers.parse(text, None if text.strip().startswith("+") else region)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_possible_number(parsed) and phonenumbers.is_valid_number(parsed)
+
+
+def ip_ok(text: str) -> bool:
+    """A syntactically valid IPv4 or IPv6 address."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,72 @@
+"""Pattern detectors: positives and negatives per entity, validators, overlaps, routing."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from anonymizer.detect.patterns import Span, detect_texts, resolve_overlaps, spans_in
+from anonymizer.detect.validators import card_ok, iban_ok, ip_ok, luhn_ok, phone_ok, ssn_ok
+
+POSITIVES = [
+    (
+        "write to jane.doe+tag@mail.example.co.uk today",
+        "EMAIL_ADDRESS",
+        "jane.doe+tag@mail.example.co.uk",
+    ),
+    ("card 4111-1111-1111-1111 expires", "CREDIT_CARD", "4111-1111-1111-1111"),
+    ("IBAN DE89 3704 0044 0532 0130 00 please", "IBAN_CODE", "DE89 3704 0044 0532 0130 00"),
+    ("ssn 078-05-1120.", "US_SSN", "078-05-1120"),
+    ("from 10.0.0.254 at noon", "IP_ADDRESS", "10.0.0.254"),
+    ("v6 2001:db8:85a3::8a2e:370:7334 ok", "IP_ADDRESS", "2001:db8:85a3::8a2e:370:7334"),
+    ("nic 00:1A:2B:3C:4D:5E up", "MAC_ADDRESS", "00:1A:2B:3C:4D:5E"),
+    ("see https://example.org/a?b=1 now", "URL", "https://example.org/a?b=1"),
+    ("ring +44 20 7946 0958 after 5", "PHONE_NUMBER", "+44 20 7946 0958"),
+    ("call (415) 555-2671 now", "PHONE_NUMBER", "(415) 555-2671"),
+]
+
+NEGATIVES = [
+    "order 4111-1111-1111-1112 failed",  # fails Luhn
+    "IBAN DE89 3704 0044 0532 0130 01",  # fails mod-97
+    "ssn 666-12-3456 and 900-12-3456 and 123-00-4567",  # never-issued ranges
+    "version 999.1.1.1 of the public licence",  # not an IP; 'lic' inside 'public' is not context
+    "quantity 12345 shipped on 2021",
+    "",
+]
+
+
+@pytest.mark.parametrize(("text", "entity", "value"), POSITIVES)
+def test_detects(text: str, entity: str, value: str) -> None:
+    found = [(s.entity, s.text(text)) for s in spans_in(text)]
+    assert (entity, value) in found
+
+
+@pytest.mark.parametrize("text", NEGATIVES)
+def test_does_not_detect(text: str) -> None:
+    assert spans_in(text) == []
+
+
+def test_validators() -> None:
+    assert luhn_ok("4539 1488 0343 6467") and not luhn_ok("4539 1488 0343 6468")
+    assert card_ok("3782 822463 10005") and not card_ok("3704 0044 0532 0130 01")  # Amex is 15
+    assert iban_ok("GB82WEST12345698765432") and not iban_ok("GB82WEST12345698765433")
+    assert ssn_ok("078-05-1120") and not ssn_ok("000-12-3456") and not ssn_ok("111-11-1111")
+    assert phone_ok("+1 415 555 2671") and not phone_ok("+1 000 000 0000")
+    assert ip_ok("::1") and not ip_ok("256.1.1.1")
+
+
+def test_overlaps_keep_the_stronger_span() -> None:
+    spans = [
+        Span(0, 10, "PHONE_NUMBER", 0.75),
+        Span(0, 19, "CREDIT_CARD", 0.95),
+        Span(25, 30, "URL", 0.6),
+    ]
+    assert [s.entity for s in resolve_overlaps(spans)] == ["CREDIT_CARD", "URL"]
+
+
+def test_detect_texts_routes_and_keeps_order() -> None:
+    texts = pl.Series(["nothing here", None, "mail a@b.io", "two: a@b.io and 10.1.1.1"])
+    spans = detect_texts(texts)
+    assert spans[0] == [] and spans[1] == []
+    assert [s.entity for s in spans[2]] == ["EMAIL_ADDRESS"]
+    assert [s.entity for s in spans[3]] == ["EMAIL_ADDRESS", "IP_ADDRESS"]
