@@ -152,6 +152,25 @@ class DateShiftRule(_Rule):
     key: str = Field("date_shift", min_length=1)
 
 
+TextOperator = Literal["replace", "mask", "hash_token", "surrogate", "keep"]
+
+
+class DetectRule(_Rule):
+    """Find PII inside free text and transform each finding by its entity type.
+
+    ``replace`` writes ``<TYPE>`` (or ``<TYPE_n>``, numbered consistently within one value when
+    ``numbered``); ``mask`` stars it out; ``hash_token`` writes a keyed token; ``surrogate`` a
+    consistent fake of the same kind (types without a surrogate kind fall back to a token).
+    """
+
+    action: Literal["detect"]
+    operators: dict[str, TextOperator] = Field(default_factory=dict)
+    default: TextOperator = "replace"
+    numbered: bool = False
+    key: str = Field("tokenize", min_length=1)
+    surrogate_key: str = Field("surrogate", min_length=1)
+
+
 class EncryptRule(_Rule):
     """AES-256-GCM per value (or AES-SIV when ``deterministic``), recoverable with the key."""
 
@@ -178,6 +197,7 @@ ColumnRule = Annotated[
     | SurrogateRule
     | GeneralizeRule
     | DateShiftRule
+    | DetectRule
     | EncryptRule,
     Field(discriminator="action"),
 ]
@@ -192,6 +212,7 @@ RULE_MODELS: dict[str, type[_Rule]] = {
     "generalize": GeneralizeRule,
     "date_shift": DateShiftRule,
     "encrypt": EncryptRule,
+    "detect": DetectRule,
 }
 ACTIONS: tuple[str, ...] = tuple(RULE_MODELS)
 

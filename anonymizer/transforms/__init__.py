@@ -12,6 +12,7 @@ from anonymizer.transforms.date_shift import DateShift
 from anonymizer.transforms.encrypt import Encrypt
 from anonymizer.transforms.generalize import Generalize
 from anonymizer.transforms.surrogate import Surrogate
+from anonymizer.transforms.text import DetectText
 from anonymizer.transforms.tokens import HashToken
 
 for _transform in (
@@ -24,6 +25,7 @@ for _transform in (
     Generalize(),
     DateShift(),
     Encrypt(),
+    DetectText(),
 ):
     register_transform(_transform.spec.name, _transform)  # type: ignore[arg-type]
 

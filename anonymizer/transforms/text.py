@@ -1,0 +1,117 @@
+"""detect: transform PII inside free text, span by span, with per-entity operators.
+
+Per batch: rows that no pattern can match are passed through natively untouched; the others are
+searched in Python for spans (validators on candidates only). Keyed replacements (tokens,
+surrogates) for all spans of the batch are computed together by the same native expressions the
+column transforms use (one HMAC per distinct finding; fakes are the first draw of the same
+templates, tokens read `<TYPE:16 hex>`).
+Overlapping findings: the higher-scoring span wins, then the longer, then the earlier.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from anonymizer.detect.patterns import Span, detect_texts
+from anonymizer.policy.models import DetectRule
+from anonymizer.transforms.base import BuildContext, Transform, TransformSpec, is_text, need
+from anonymizer.transforms.keyed import hmac_hex
+from anonymizer.transforms.surrogate import KINDS
+
+SURROGATE_KINDS = {
+    "EMAIL_ADDRESS": "email",
+    "PHONE_NUMBER": "phone",
+    "US_SSN": "ssn",
+    "PERSON": "name",
+    "LOCATION": "city",
+}
+
+
+def _mask(value: str) -> str:
+    return "".join(c if c in " -.@()/+_:," else "*" for c in value)
+
+
+class DetectText(Transform[DetectRule]):
+    """Rewrite each finding inside a text column according to its entity's operator."""
+
+    spec = TransformSpec("detect", "1", True, True, False, True, False)
+
+    def check(
+        self, rule: DetectRule, column: str, dtype: pl.DataType, schema: pl.Schema
+    ) -> list[str]:
+        """Free-text detection needs a text column."""
+        return need(is_text(dtype), column, f"detect needs a text column, not {dtype}")
+
+    def expression(self, rule: DetectRule, ctx: BuildContext) -> pl.Expr:
+        """An elementwise batch function over the column."""
+        operators = {**dict.fromkeys(SURROGATE_KINDS, rule.default), **rule.operators}
+        keyed = {rule.default, *operators.values()} & {"hash_token", "surrogate"}
+        token_key = ctx.key(rule.key, "detect") if keyed else None
+        fake_key = ctx.key(rule.surrogate_key, "detect") if "surrogate" in keyed else None
+
+        def keyed_values(spans: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+            """Token or fake for every (entity, text) needing one, computed natively at once."""
+            result: dict[tuple[str, str], str] = {}
+            for entity, kind in SURROGATE_KINDS.items():
+                wanted = [s for s in spans if s[0] == entity and operators[entity] == "surrogate"]
+                if wanted and fake_key is not None:
+                    texts = pl.Series([t for _, t in wanted], dtype=pl.String)
+                    fakes = pl.select(KINDS[kind](hmac_hex(pl.lit(texts), fake_key))).to_series()
+                    result.update(zip(wanted, fakes.to_list(), strict=True))
+            # hash_token, and surrogate for entities without a surrogate kind, become tokens.
+            tokens = [
+                s for s in spans if s not in result and operators.get(s[0], rule.default) in keyed
+            ]
+            if tokens and token_key is not None:
+                texts = pl.Series([t for _, t in tokens], dtype=pl.String)
+                macs = pl.select(hmac_hex(pl.lit(texts), token_key)).to_series().to_list()
+                result.update({s: f"<{s[0]}:{m[:16]}>" for s, m in zip(tokens, macs, strict=True)})
+            return result
+
+        def rewrite(text: str, spans: list[Span], keyed_map: dict[tuple[str, str], str]) -> str:
+            numbers: dict[tuple[str, str], int] = {}
+            out, last = [], 0
+            for span in spans:
+                found = span.text(text)
+                op = operators.get(span.entity, rule.default)
+                if op == "keep":
+                    continue
+                if op == "mask":
+                    new = _mask(found)
+                elif op in ("hash_token", "surrogate"):
+                    new = keyed_map[(span.entity, found)]
+                elif rule.numbered:
+                    n = numbers.setdefault(
+                        (span.entity, found), 1 + sum(1 for e, _ in numbers if e == span.entity)
+                    )
+                    new = f"<{span.entity}_{n}>"
+                else:
+                    new = f"<{span.entity}>"
+                out += [text[last : span.start], new]
+                last = span.end
+            out.append(text[last:])
+            return "".join(out)
+
+        def scrub(series: pl.Series) -> pl.Series:
+            texts = series.to_list()
+            all_spans = detect_texts(series)
+            needed = sorted(
+                {
+                    (s.entity, s.text(t))
+                    for t, ss in zip(texts, all_spans, strict=True)
+                    if t is not None
+                    for s in ss
+                }
+            )
+            keyed_map = keyed_values(needed)
+            out = [
+                t if t is None or not ss else rewrite(t, ss, keyed_map)
+                for t, ss in zip(texts, all_spans, strict=True)
+            ]
+            return pl.Series(series.name, out, dtype=pl.String)
+
+        return (
+            pl.col(ctx.column)
+            .cast(pl.String)
+            .map_batches(scrub, return_dtype=pl.String, is_elementwise=True)
+        )

@@ -1,0 +1,64 @@
+"""detect: findings inside free text rewritten per entity type."""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+import pytest
+
+from anonymizer.crypto.keyset import Keyset, generate_keyset
+from anonymizer.errors import SchemaMismatchError
+from tests.conftest import apply_rule
+
+TEXTS = pl.DataFrame(
+    {
+        "t": [
+            "Mail ann@example.com or bob@example.org, again ann@example.com; call (415) 555-2671",
+            "card 4111 1111 1111 1111; ssn 078-05-1120",
+            None,
+            "nothing to see",
+        ]
+    }
+)
+
+
+def test_replace_and_numbered_placeholders() -> None:
+    plain = apply_rule(TEXTS, "t", "{action: detect}", None).to_list()
+    assert plain[0] == (
+        "Mail <EMAIL_ADDRESS> or <EMAIL_ADDRESS>, again <EMAIL_ADDRESS>; call <PHONE_NUMBER>"
+    )
+    assert plain[1] == "card <CREDIT_CARD>; ssn <US_SSN>"
+    assert plain[2] is None and plain[3] == "nothing to see"
+    numbered = apply_rule(TEXTS, "t", "{action: detect, numbered: true}", None).to_list()
+    assert numbered[0] == (
+        "Mail <EMAIL_ADDRESS_1> or <EMAIL_ADDRESS_2>, again <EMAIL_ADDRESS_1>; "
+        "call <PHONE_NUMBER_1>"
+    )
+
+
+def test_operators_per_entity(keyset: Keyset) -> None:
+    rule = (
+        "{action: detect, operators: {EMAIL_ADDRESS: surrogate, PHONE_NUMBER: mask, "
+        "US_SSN: hash_token, CREDIT_CARD: keep}}"
+    )
+    out = apply_rule(TEXTS, "t", rule, keyset).to_list()
+    emails = re.findall(r"[a-z]+\.[a-z]+\d\d@example\.(?:com|net|org)", out[0])
+    assert len(emails) == 3 and emails[0] == emails[2] != emails[1]  # consistent fakes
+    assert "ann@example.com" not in out[0] and "(***) ***-****" in out[0]
+    assert "4111 1111 1111 1111" in out[1]
+    assert re.search(r"ssn <US_SSN:[0-9a-f]{16}>$", out[1])
+    again = apply_rule(TEXTS, "t", rule, keyset).to_list()
+    other_key = apply_rule(TEXTS, "t", rule, generate_keyset()).to_list()
+    assert again == out and other_key[1] != out[1]
+
+
+def test_surrogate_without_a_kind_falls_back_to_a_token(keyset: Keyset) -> None:
+    out = apply_rule(TEXTS, "t", "{action: detect, default: surrogate}", keyset).to_list()
+    assert re.search(r"card <CREDIT_CARD:[0-9a-f]{16}>", out[1])
+    assert "078-05-1120" not in out[1] and re.search(r"ssn 9\d\d-\d\d-\d{4}$", out[1])
+
+
+def test_non_text_column_is_refused() -> None:
+    with pytest.raises(SchemaMismatchError, match="detect needs a text column"):
+        apply_rule(pl.DataFrame({"n": [1]}), "n", "{action: detect}", None)
