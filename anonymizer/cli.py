@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import io
 import json
 import os
 import sys
@@ -36,8 +37,14 @@ from anonymizer.detect.classify import classify_file
 from anonymizer.detect.suggest import suggest_policy
 from anonymizer.errors import AnonymizerError, KeyringError, PolicyError
 from anonymizer.lineage.openlineage import run_event
+from anonymizer.lineage.residual import residual_findings
 from anonymizer.lineage.signing import SIGN_PURPOSE, public_key_of
-from anonymizer.lineage.verify import load_trust, verify_dataset
+from anonymizer.lineage.verify import (
+    VerifiedDataset,
+    iter_verified_files,
+    load_trust,
+    verify_dataset,
+)
 from anonymizer.policy.compile import compile_plan, schema_problems
 from anonymizer.policy.load import load_policy
 from anonymizer.report.terminal import RichProgress, plan_table, print_run_summary, scan_table
@@ -353,6 +360,9 @@ def _rewrite_keyset(path: Path, change: Callable[[Keyset], Keyset]) -> Keyset:
 def verify_command(
     data_dir: Annotated[Path, typer.Argument(help="Output directory of an anonymizer run.")],
     trust: Annotated[Path, typer.Option("--trust", help="Trust file (accepted keys, rules).")],
+    rescan: Annotated[
+        bool, typer.Option("--rescan", help="Re-run detection on sampled output text.")
+    ] = False,
 ) -> None:
     """Check signature, every file's hash and the trust policy; exit 0 ok, 1 refused, 2 usage."""
     try:
@@ -367,6 +377,31 @@ def verify_command(
         f"v{manifest.policy.version} ({manifest.policy.digest[:19]}…), signed by {dataset.key_id}, "
         f"finished {manifest.finished_at}"
     )
+    if rescan:
+        _print_rescan(dataset)
+
+
+def _print_rescan(dataset: VerifiedDataset) -> None:
+    """Residual findings now, from the verified bytes, next to what the run recorded."""
+    recorded = {(r["file"], r["column"]): r["findings"] for r in dataset.manifest.residual}
+    # Encrypted columns (cells or at rest) cannot carry readable input text: skipped.
+    encrypted = {str(e["column"]) for e in dataset.manifest.encryption}
+    found = [
+        finding
+        for name, data in iter_verified_files(dataset)
+        for finding in residual_findings(
+            io.BytesIO(data), name, dataset.manifest.plan, skip=encrypted
+        )
+    ]
+    if not found:
+        stdout.print("rescan: no output column still carries input text")
+    for item in found:
+        total = sum(item["findings"].values())
+        before = sum(recorded.get((item["file"], item["column"]), {}).values())
+        stdout.print(
+            f"rescan {item['file']} {item['column']}: {total} finding(s) in {item['sampled']} "
+            f"sampled values (run recorded {before}) {item['findings'] or ''}"
+        )
 
 
 @lineage_app.command("openlineage")

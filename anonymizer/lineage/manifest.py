@@ -74,6 +74,7 @@ class RunManifest(_Record):
     inputs: list[FileRecord]
     outputs: list[FileRecord]
     encryption: list[dict[str, Any]] = Field(default_factory=list)
+    residual: list[dict[str, Any]] = Field(default_factory=list)
 
 
 def sha256_file(path: Path) -> str:

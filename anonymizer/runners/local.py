@@ -35,6 +35,7 @@ from anonymizer.lineage.manifest import (
     sha256_file,
     write_manifest,
 )
+from anonymizer.lineage.residual import residual_findings
 from anonymizer.lineage.signing import SIGN_PURPOSE
 from anonymizer.policy.compile import Plan, compile_plan
 from anonymizer.policy.load import policy_digest
@@ -267,6 +268,14 @@ def run(
         for job in jobs:
             _stream(job, progress)
         outputs = [_record(job.tmp, job.item.relative) for job in jobs]
+        at_rest = set(policy.at_rest.columns) if policy.at_rest is not None else set()
+        residual = [
+            finding
+            for job in jobs
+            for finding in residual_findings(
+                str(job.tmp), job.item.relative.as_posix(), job.plan.describe(), skip=at_rest
+            )
+        ]
         for job, out in zip(jobs, outputs, strict=True):
             if out.rows != job.rows:
                 raise PlanError(f"{job.item.source}: {job.rows} rows in but {out.rows} out")
@@ -297,6 +306,7 @@ def run(
         ),
         plan=_plan_records(jobs),
         encryption=_encryption_records(jobs, policy, keyset),
+        residual=residual,
         input_root=root.as_posix(),
         inputs=inputs,
         outputs=outputs,
