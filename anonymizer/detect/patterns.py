@@ -73,8 +73,6 @@ DETECTORS: tuple[PatternDetector, ...] = (
     ),
 )
 
-BY_ENTITY = {d.entity: d for d in DETECTORS}
-
 
 @dataclass(frozen=True)
 class Span:
