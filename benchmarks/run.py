@@ -67,6 +67,22 @@ def policies() -> dict[str, str]:
     return found
 
 
+def figure(
+    value: float, unit: str, baseline: float | None = None, *, digits: int = 0
+) -> dict[str, object]:
+    """One results.json entry: value, unit, and the same-run baseline with the ratio to it."""
+
+    def rounded(x: float) -> float:
+        return round(x, digits) if digits else round(x)
+
+    return {
+        "value": rounded(value),
+        "unit": unit,
+        "baseline": None if baseline is None else rounded(baseline),
+        "ratio": None if baseline is None else round(value / baseline, max(digits, 2)),
+    }
+
+
 def measure(mode: str, target: str, args: list[str]) -> Measured:
     """Run one benchmarked program; stop the benchmark if it fails."""
     result = run_measured(mode, target, args)
@@ -127,12 +143,7 @@ def hmac_figures(values: int = 1_000_000) -> dict[str, dict[str, object]]:
     stdlib_us = (time.perf_counter() - start) / values * 1e6
     assert native.to_list() == reference
     return {
-        "hmac_native_us_per_value": {
-            "value": round(native_us, 3),
-            "unit": "us/value",
-            "baseline": round(stdlib_us, 3),
-            "ratio": round(native_us / stdlib_us, 3),
-        },
+        "hmac_native_us_per_value": figure(native_us, "us/value", stdlib_us, digits=3),
     }
 
 
@@ -174,18 +185,12 @@ def encryption_figures(values: int) -> dict[str, dict[str, object]]:
     decrypted = measure("-m", "anonymizer", args)
     figures: dict[str, dict[str, object]] = {}
     for name, run, base in (("encrypt", ours, copy), ("decrypt", decrypted, copy_encrypted)):
-        figures[f"{name}_{values // 1_000_000}m_strings_wall"] = {
-            "value": round(run.seconds, 2),
-            "unit": "s",
-            "baseline": round(base.seconds, 2),
-            "ratio": round(run.seconds / base.seconds, 2),
-        }
-        figures[f"{name}_values_per_s"] = {
-            "value": round(values / run.seconds),
-            "unit": "values/s (one core: the GIL)",
-            "baseline": None,
-            "ratio": None,
-        }
+        figures[f"{name}_{values // 1_000_000}m_strings_wall"] = figure(
+            run.seconds, "s", base.seconds, digits=2
+        )
+        figures[f"{name}_values_per_s"] = figure(
+            values / run.seconds, "values/s (one core: the GIL)"
+        )
     return figures
 
 
@@ -203,40 +208,22 @@ def streaming_figures(sizes: list[float], repeats: int) -> dict[str, dict[str, o
     for size in sizes:
         source = dataset(size)
         tag = f"{size:g}gb"
-        results[f"input_{tag}_size"] = {
-            "value": round(source.stat().st_size / 2**20),
-            "unit": "MiB",
-            "baseline": None,
-            "ratio": None,
-        }
+        results[f"input_{tag}_size"] = figure(source.stat().st_size / 2**20, "MiB")
         copy = measure_repeated(*copy_args(source, DATA / "copy.parquet"), repeats)
         for name, policy in policy_files.items():
             if name != "fast" and size != sizes[0]:
                 continue  # the per-family ratios need one size; memory growth needs "fast"
             times = repeats if name == "fast" else 1
             ours = measure_repeated(*run_args(policy, keyset, source, DATA / f"out-{name}"), times)
-            results[f"{name}_{tag}_wall"] = {
-                "value": round(ours.seconds, 2),
-                "unit": "s",
-                "baseline": round(copy.seconds, 2),
-                "ratio": round(ours.seconds / copy.seconds, 2),
-            }
-            results[f"{name}_{tag}_peak_rss"] = {
-                "value": round(ours.peak_rss_mib),
-                "unit": "MiB",
-                "baseline": round(copy.peak_rss_mib),
-                "ratio": round(ours.peak_rss_mib / copy.peak_rss_mib, 2),
-            }
+            results[f"{name}_{tag}_wall"] = figure(ours.seconds, "s", copy.seconds, digits=2)
+            results[f"{name}_{tag}_peak_rss"] = figure(ours.peak_rss_mib, "MiB", copy.peak_rss_mib)
             if name == "fast":
                 rss[size] = ours.peak_rss_mib
     if len(rss) > 1:
         small, large = min(rss), max(rss)
-        results[f"peak_rss_growth_{large:g}gb_vs_{small:g}gb"] = {
-            "value": round(rss[large]),
-            "unit": "MiB",
-            "baseline": round(rss[small]),
-            "ratio": round(rss[large] / rss[small], 2),
-        }
+        results[f"peak_rss_growth_{large:g}gb_vs_{small:g}gb"] = figure(
+            rss[large], "MiB", rss[small]
+        )
     return results
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from anonymizer._version import __version__
-from anonymizer.lineage.manifest import MANIFEST_NAME, RunManifest, read_manifest
+from anonymizer.lineage.manifest import RunManifest, read_manifest
 
 PRODUCER = f"https://github.com/anonymizer/anonymizer/tree/v{__version__}"
 SPEC = "https://openlineage.io/spec"
@@ -84,6 +84,3 @@ def run_event(manifest_path: Path) -> dict[str, Any]:
         "inputs": [{"namespace": NAMESPACE, "name": name} for name in inputs],
         "outputs": outputs,
     }
-
-
-__all__ = ["MANIFEST_NAME", "run_event"]

@@ -18,7 +18,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from anonymizer.errors import AnonymizerError, ManifestError
-from anonymizer.lineage.manifest import MANIFEST_NAME, RunManifest, manifest_from_document
+from anonymizer.lineage.manifest import (
+    MANIFEST_NAME,
+    RunManifest,
+    manifest_from_document,
+    sha256_file,
+)
 from anonymizer.lineage.signing import verified_key_id
 
 
@@ -168,10 +173,6 @@ def verify_dataset(root: Path, trust: TrustPolicy) -> VerifiedDataset:
     """Full verification: manifest, signature, requirements and every file's hash."""
     dataset = verify_manifest(root, trust)
     for name in dataset.digests:
-        digest = hashlib.sha256()
-        with (root / name).open("rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-        if digest.hexdigest() != dataset.digests[name]:
+        if sha256_file(root / name) != dataset.digests[name]:
             raise VerificationError(f"{root / name}: content does not match the signed manifest")
     return dataset
