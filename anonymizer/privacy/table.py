@@ -1,0 +1,213 @@
+"""The histogram of distinct quasi-identifier tuples, built by one streaming aggregation.
+
+Only this histogram (distinct QI tuples, with the sensitive value when one is named, and a count)
+lives in memory; the records themselves are never collected. Values are encoded as integers per
+column and each hierarchy level as a lookup array, so a lattice node's equivalence classes come
+from a few NumPy gathers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from anonymizer.errors import InputError, PlanError
+from anonymizer.privacy.hierarchy import TOP, Hierarchy, HierarchySource, TableHierarchy
+
+Source = str | Path | pl.LazyFrame | pl.DataFrame
+HierarchyArg = str | Path | HierarchySource
+IntArray = npt.NDArray[np.int64]
+COUNT = "__anonymizer_count"
+
+
+def _sniff_separator(path: Path) -> str:
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        header = handle.readline()
+    return max((";", ",", "\t", "|"), key=header.count)
+
+
+def as_lazy(source: Source) -> pl.LazyFrame:
+    """A LazyFrame over a Parquet file/directory/glob, a CSV file, or an in-memory frame."""
+    if isinstance(source, pl.LazyFrame):
+        return source
+    if isinstance(source, pl.DataFrame):
+        return source.lazy()
+    path = Path(source)
+    if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+        if not path.is_file():
+            raise InputError(f"{path}: file not found; check the path")
+        return pl.scan_csv(path, separator=_sniff_separator(path), infer_schema_length=10_000)
+    if path.is_dir():
+        return pl.scan_parquet(path / "**" / "*.parquet", hive_partitioning=True)
+    if not path.exists() and not any(ch in str(path) for ch in "*?["):
+        raise InputError(f"{path}: file not found; check the path")
+    return pl.scan_parquet(path)
+
+
+def as_hierarchy(column: str, given: HierarchyArg) -> HierarchySource:
+    """A path is read as an ARX CSV hierarchy; anything else must already be a source."""
+    if isinstance(given, str | Path):
+        return TableHierarchy.from_csv(Path(given))
+    if not hasattr(given, "materialize"):
+        raise PlanError(f"hierarchy for {column!r} must be a CSV path or a hierarchy object")
+    return given
+
+
+@dataclass(frozen=True)
+class QiTable:
+    """Distinct QI tuples (``codes``: one row of value indices per QI) with record ``counts``."""
+
+    columns: tuple[str, ...]
+    hierarchies: tuple[Hierarchy, ...]
+    codes: IntArray
+    counts: IntArray
+    sensitive: IntArray | None
+    sensitive_values: tuple[str, ...]
+    level_codes: tuple[tuple[IntArray, ...], ...]
+    level_groups: tuple[tuple[int, ...], ...]
+    numeric: tuple[bool, ...]
+
+    @property
+    def total(self) -> int:
+        """Number of records the histogram stands for."""
+        return int(self.counts.sum())
+
+    @property
+    def heights(self) -> tuple[int, ...]:
+        """Levels per QI (level 0 included)."""
+        return tuple(h.height for h in self.hierarchies)
+
+    _generalized: dict[tuple[int, int], IntArray] = field(default_factory=dict, repr=False)
+
+    def generalized(self, j: int, level: int) -> IntArray:
+        """Each tuple's group index for QI ``j`` at ``level`` (computed once, then cached)."""
+        cached = self._generalized.get((j, level))
+        if cached is None:
+            cached = self.level_codes[j][level][self.codes[j]]
+            self._generalized[(j, level)] = cached
+        return cached
+
+    def generalized_codes(self, node: Sequence[int]) -> list[IntArray]:
+        """Per QI, each tuple's group index at the node's level."""
+        return [self.generalized(j, level) for j, level in enumerate(node)]
+
+
+def _check_columns(schema: pl.Schema, wanted: Sequence[str], what: str) -> None:
+    for column in wanted:
+        if column not in schema:
+            raise PlanError(
+                f"{what} column {column!r} is not in the data (columns: "
+                f"{', '.join(schema.names())}); fix the column name"
+            )
+
+
+def histogram(frame: pl.LazyFrame, columns: Sequence[str]) -> pl.DataFrame:
+    """Distinct tuples of ``columns`` (as text) with their record counts; streaming."""
+    keys = [pl.col(c).cast(pl.String) for c in columns]
+    try:
+        return frame.group_by(keys).agg(pl.len().alias(COUNT)).collect(engine="streaming")
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        reason = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0][:200]
+        raise InputError(f"cannot read the data ({reason}); check that it is valid") from None
+
+
+def _encode(column: pl.Series, values: Sequence[str]) -> IntArray:
+    mapped = column.replace_strict(list(values), list(range(len(values))), return_dtype=pl.Int64)
+    return np.asarray(mapped.to_numpy(), dtype=np.int64)
+
+
+def build_table(
+    source: Source,
+    quasi_identifiers: Sequence[str],
+    hierarchies: Mapping[str, HierarchyArg],
+    sensitive: str | None = None,
+    *,
+    numeric_without_hierarchy: bool = False,
+) -> QiTable:
+    """Aggregate ``source`` into the encoded QI histogram; check hierarchies cover every value.
+
+    With ``numeric_without_hierarchy`` (Mondrian), a numeric QI may come without a hierarchy: it
+    is split on its values, and gets a two-level value → ``*`` hierarchy here.
+    """
+    if not quasi_identifiers:
+        raise PlanError("no quasi-identifiers given; name at least one column")
+    if len(set(quasi_identifiers)) != len(quasi_identifiers):
+        raise PlanError("a quasi-identifier is named twice; name each column once")
+    frame = as_lazy(source)
+    schema = frame.collect_schema()
+    _check_columns(schema, quasi_identifiers, "quasi-identifier")
+    if sensitive is not None:
+        _check_columns(schema, [sensitive], "sensitive")
+        if sensitive in quasi_identifiers:
+            raise PlanError(f"{sensitive!r} is both a quasi-identifier and the sensitive column")
+    numeric = tuple(schema[q].is_numeric() for q in quasi_identifiers)
+    missing = [
+        q
+        for q, is_number in zip(quasi_identifiers, numeric, strict=True)
+        if q not in hierarchies and not (numeric_without_hierarchy and is_number)
+    ]
+    if missing:
+        raise PlanError(f"no hierarchy given for quasi-identifier {missing[0]!r}; add one")
+    columns = [*quasi_identifiers, *([sensitive] if sensitive else [])]
+    hist = histogram(frame, columns)
+    if hist.height == 0:
+        raise PlanError("the data has no records; nothing to anonymise")
+    for column in columns:
+        if hist[column].null_count():
+            raise PlanError(
+                f"column {column!r} has null values; fill them with a value the hierarchy "
+                "lists (e.g. 'unknown') before anonymising"
+            )
+    built, codes, level_codes, level_groups = [], [], [], []
+    for q in quasi_identifiers:
+        values = sorted(hist[q].unique().to_list())
+        given = hierarchies.get(q)
+        if given is None:
+            values = sorted(values, key=float)
+        hierarchy = (
+            as_hierarchy(q, given).materialize(q, values)
+            if given is not None
+            else Hierarchy(q, tuple(values), (tuple(values), tuple(TOP for _ in values)))
+        )
+        built.append(hierarchy)
+        codes.append(_encode(hist[q], values))
+        per_level = [hierarchy.group_codes(level) for level in range(hierarchy.height)]
+        level_codes.append(tuple(np.asarray(c, dtype=np.int64) for c, _ in per_level))
+        level_groups.append(tuple(len(labels) for _, labels in per_level))
+    sens_values: tuple[str, ...] = ()
+    sens_codes = None
+    if sensitive is not None:
+        sens_values = tuple(sorted(hist[sensitive].unique().to_list()))
+        sens_codes = _encode(hist[sensitive], sens_values)
+    return QiTable(
+        columns=tuple(quasi_identifiers),
+        hierarchies=tuple(built),
+        codes=np.stack(codes, axis=0),
+        counts=np.asarray(hist[COUNT].to_numpy(), dtype=np.int64),
+        sensitive=sens_codes,
+        sensitive_values=sens_values,
+        level_codes=tuple(level_codes),
+        level_groups=tuple(level_groups),
+        numeric=numeric,
+    )
+
+
+def combine(parts: Sequence[IntArray], radices: Sequence[int]) -> tuple[IntArray, int]:
+    """One integer key per row from several code columns, and the key's range.
+
+    Mixed radix; when the range would overflow int64 the key so far is compacted to dense ids.
+    """
+    key = np.zeros(len(parts[0]), dtype=np.int64)
+    span = 1
+    for codes, radix in zip(parts, radices, strict=True):
+        if span * radix >= 2**62:
+            uniques, key = np.unique(key, return_inverse=True)
+            span = len(uniques)
+        key = key * radix + codes
+        span *= radix
+    return key, span
