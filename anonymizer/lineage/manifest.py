@@ -75,6 +75,7 @@ class RunManifest(_Record):
     outputs: list[FileRecord]
     encryption: list[dict[str, Any]] = Field(default_factory=list)
     residual: list[dict[str, Any]] = Field(default_factory=list)
+    privacy: dict[str, Any] | None = None
 
 
 def sha256_file(path: Path) -> str:

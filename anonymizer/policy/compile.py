@@ -12,6 +12,7 @@ from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.errors import SchemaMismatchError
 from anonymizer.policy.load import policy_digest
 from anonymizer.policy.models import ColumnRule, DropRule, KeepRule, Policy
+from anonymizer.privacy.stage import PRIVACY_VERSION, PrivacyStage
 from anonymizer.transforms import BuildContext, TransformSpec, get_transform
 from anonymizer.transforms.base import CipherLedger
 
@@ -26,9 +27,19 @@ class PlanStep:
     key_id: str | None
     expression: pl.Expr | None
     listed: bool
+    privacy: dict[str, Any] | None = None
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready record of the step; key ids only, never key material."""
+        if self.privacy is not None:
+            return {
+                "column": self.column,
+                "action": "privacy",
+                "params": self.privacy,
+                "transform_version": PRIVACY_VERSION,
+                "key_id": None,
+                "source": "privacy",
+            }
         params = self.rule.model_dump(mode="json", exclude={"action"})
         return {
             "column": self.column,
@@ -48,6 +59,7 @@ class Plan:
     policy_digest: str
     steps: tuple[PlanStep, ...]
     ciphers: dict[str, CipherLedger] = field(default_factory=dict)
+    row_filter: pl.Expr | None = None
 
     def encryption(self) -> list[dict[str, object]]:
         """Per encrypted column: key id, mode, salt and values encrypted so far (no secrets)."""
@@ -64,6 +76,8 @@ class Plan:
 
     def apply(self, frame: pl.LazyFrame) -> pl.LazyFrame:
         """The lazy query producing the safe output from ``frame``."""
+        if self.row_filter is not None:
+            frame = frame.filter(self.row_filter)
         return frame.select(self.expressions())
 
     def describe(self) -> list[dict[str, Any]]:
@@ -89,9 +103,15 @@ def schema_problems(policy: Policy, schema: pl.Schema, data_name: str) -> list[s
                 f"{data_name}: column {column!r} named in the policy is not in the data "
                 f"(columns: {available}); fix the column name or remove the entry"
             )
+    quasi = set(policy.privacy.quasi_identifiers) if policy.privacy is not None else set()
+    for column in sorted(quasi - set(schema.names())):
+        problems.append(
+            f"{data_name}: quasi-identifier {column!r} named in the privacy section is not in "
+            f"the data (columns: {', '.join(schema.names()) or 'none'}); fix the column name"
+        )
     if policy.unlisted_columns == "error":
         for column in schema.names():
-            if column not in policy.columns:
+            if column not in policy.columns and column not in quasi:
                 problems.append(
                     f"{data_name}: column {column!r} is not in the policy and unlisted_columns is "
                     "'error'; add a rule for it (drop, keep, …)"
@@ -119,18 +139,34 @@ def compile_plan(
     *,
     data_name: str = "data",
     subjects: SubjectKeyStore | None = None,
+    privacy: PrivacyStage | None = None,
 ) -> Plan:
-    """Build the plan for data with ``schema``; raise if the policy does not fit it."""
+    """Build the plan for data with ``schema``; raise if the policy does not fit it.
+
+    With a ``privacy`` stage (decided over the whole input beforehand), its QI columns take the
+    stage's recoding and its suppressed records are filtered out or starred.
+    """
     problems = schema_problems(policy, schema, data_name)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise SchemaMismatchError(problems[0] + more)
     ciphers: dict[str, CipherLedger] = {}
     steps: dict[str, PlanStep] = {}
+    recoded = privacy.labels if privacy is not None else {}
 
     def step_for(column: str) -> PlanStep:
         # Built on demand and once: a transform may ask for another column's *output*
         # (encrypt binds its cells to the row key as it appears in the output).
+        if column not in steps and privacy is not None and column in recoded:
+            steps[column] = PlanStep(
+                column,
+                KeepRule(action="keep"),
+                get_transform("keep").spec,
+                None,
+                recoded[column],
+                True,
+                privacy.describe(column),
+            )
         if column not in steps:
             rule, listed = _rule_for(policy, column)
             transform = get_transform(rule.action)
@@ -151,4 +187,5 @@ def compile_plan(
         return steps[column]
 
     ordered = tuple(step_for(column) for column in schema.names())
-    return Plan(policy, policy_digest(policy), ordered, ciphers)
+    row_filter = privacy.row_filter if privacy is not None else None
+    return Plan(policy, policy_digest(policy), ordered, ciphers, row_filter)

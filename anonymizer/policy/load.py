@@ -9,11 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from anonymizer.errors import PolicyError
-from anonymizer.policy.models import ACTIONS, RULE_MODELS, Policy
+from anonymizer.policy.models import (
+    ACTIONS,
+    RULE_MODELS,
+    HierarchySpec,
+    LDiversitySpec,
+    Policy,
+    PrivacySection,
+    TClosenessSpec,
+)
 
 
 def _duplicate_keys(node: yaml.Node, source: str) -> list[str]:
@@ -69,6 +77,17 @@ def _where(loc: Sequence[int | str]) -> str:
     return ".".join(parts) or "policy"
 
 
+def _privacy_model(loc: Sequence[int | str]) -> type[BaseModel]:
+    """The model a location inside the privacy section belongs to."""
+    if len(loc) >= 4 and loc[1] == "quasi_identifiers":
+        return HierarchySpec
+    nested: dict[str, type[BaseModel]] = {
+        "l_diversity": LDiversitySpec,
+        "t_closeness": TClosenessSpec,
+    }
+    return nested.get(str(loc[1]) if len(loc) >= 3 else "", PrivacySection)
+
+
 def _fix_for(error: ErrorDetails) -> str:
     kind, loc = error["type"], error["loc"]
     if kind == "union_tag_invalid":
@@ -81,6 +100,8 @@ def _fix_for(error: ErrorDetails) -> str:
     if kind == "extra_forbidden":
         if len(loc) >= 4 and loc[0] == "columns" and str(loc[2]) in RULE_MODELS:
             allowed = sorted(RULE_MODELS[str(loc[2])].model_fields)
+        elif loc[0] == "privacy":
+            allowed = sorted(_privacy_model(loc).model_fields)
         else:
             allowed = sorted(Policy.model_fields)
         return f"unknown field {str(loc[-1])!r}; allowed here: {', '.join(allowed)}"

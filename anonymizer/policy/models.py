@@ -226,6 +226,95 @@ class AtRest(BaseModel):
     key: str = Field("encrypt", min_length=1)
 
 
+class HierarchySpec(BaseModel):
+    """How one quasi-identifier generalises: a file, or one declarative builder.
+
+    ``file`` is an ARX CSV (relative paths are taken from the policy file's folder);
+    ``intervals`` are numeric bin widths per level; ``dates`` truncation steps; ``prefix`` the
+    number of characters masked from the right, one per level; ``order`` with ``group_sizes``
+    joins consecutive runs of ordered values. None of them: a numeric QI split by Mondrian.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    file: str | None = Field(None, min_length=1)
+    intervals: tuple[float, ...] | None = Field(None, min_length=1)
+    origin: float = 0.0
+    dates: tuple[Literal["month", "year", "decade"], ...] | None = Field(None, min_length=1)
+    prefix: int | None = Field(None, ge=1)
+    order: tuple[str, ...] | None = Field(None, min_length=2)
+    group_sizes: tuple[int, ...] | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> HierarchySpec:
+        given = [
+            name
+            for name in ("file", "intervals", "dates", "prefix", "order")
+            if getattr(self, name) is not None
+        ]
+        if len(given) > 1:
+            raise ValueError(f"give one hierarchy, not {' and '.join(given)}")
+        if (self.order is None) != (self.group_sizes is None):
+            raise ValueError("order and group_sizes go together")
+        for steps in (self.intervals, self.group_sizes):
+            if steps and any(b % a for a, b in itertools.pairwise(steps)):
+                raise ValueError("each width or group size must be a multiple of the one before")
+        return self
+
+    @property
+    def given(self) -> bool:
+        """Whether any hierarchy is named."""
+        return any(
+            getattr(self, name) is not None
+            for name in ("file", "intervals", "dates", "prefix", "order")
+        )
+
+
+class LDiversitySpec(BaseModel):
+    """ℓ-diversity of the sensitive column in every released class."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    l: int = Field(ge=1)  # noqa: E741 - the model's own name
+    kind: Literal["distinct", "entropy", "recursive"] = "distinct"
+    c: float = Field(1.0, gt=0)
+
+
+class TClosenessSpec(BaseModel):
+    """t-closeness of the sensitive column (earth mover's distance to the whole table)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    t: float = Field(ge=0, le=1)
+    distance: Literal["auto", "equal", "ordered"] = "auto"
+
+
+class PrivacySection(BaseModel):
+    """k-anonymity (and ℓ / t) over quasi-identifiers, enforced before release."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    algorithm: Literal["full_domain", "mondrian"] = "full_domain"
+    quasi_identifiers: dict[str, HierarchySpec] = Field(min_length=1)
+    k: int = Field(ge=1)
+    l_diversity: LDiversitySpec | None = None
+    t_closeness: TClosenessSpec | None = None
+    sensitive: str | None = Field(None, min_length=1)
+    suppression_limit: float = Field(0.0, ge=0, le=1)
+    suppression: Literal["drop", "star"] = "drop"
+    metric: Literal["nu_entropy", "discernibility", "avg_class_size"] = "nu_entropy"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PrivacySection:
+        if (self.l_diversity or self.t_closeness) and self.sensitive is None:
+            raise ValueError("l_diversity and t_closeness need a 'sensitive' column")
+        if self.sensitive in self.quasi_identifiers:
+            raise ValueError(f"{self.sensitive!r} cannot be both sensitive and a QI")
+        if self.algorithm == "mondrian" and (self.t_closeness or self.suppression_limit):
+            raise ValueError("mondrian supports k and l_diversity, without suppression")
+        return self
+
+
 class Policy(BaseModel):
     """A whole policy file: metadata, the unlisted-column rule and one rule per column."""
 
@@ -239,6 +328,19 @@ class Policy(BaseModel):
     unlisted_columns: Literal["drop", "keep", "error"] = "drop"
     columns: dict[str, ColumnRule] = Field(default_factory=dict)
     at_rest: AtRest | None = None
+    privacy: PrivacySection | None = None
+
+    @model_validator(mode="after")
+    def _qis_are_kept(self) -> Policy:
+        if self.privacy is not None:
+            for column in self.privacy.quasi_identifiers:
+                rule = self.columns.get(column)
+                if rule is not None and rule.action != "keep":
+                    raise ValueError(
+                        f"column {column!r} is a quasi-identifier, which the privacy section "
+                        f"recodes; its columns rule must be 'keep' or absent, not '{rule.action}'"
+                    )
+        return self
 
     @property
     def dataset_id(self) -> str:

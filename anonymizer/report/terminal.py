@@ -21,6 +21,8 @@ from anonymizer.runners.local import RunResult
 
 def _params_text(action: str, params: dict[str, Any]) -> str:
     """Only the parameters the policy set away from their defaults."""
+    if action not in RULE_MODELS:  # the privacy stage's recoding: every parameter matters
+        return ", ".join(f"{k}={v}" for k, v in params.items())
     fields = RULE_MODELS[action].model_fields
     shown = {k: v for k, v in params.items() if k not in fields or v != fields[k].default}
     return ", ".join(f"{k}={v}" for k, v in shown.items())
@@ -56,6 +58,21 @@ def scan_table(classes: list[ColumnClass], title: str) -> Table:
     return table
 
 
+def privacy_line(record: dict[str, Any]) -> str:
+    """One line on what the privacy stage achieved."""
+    parts = [
+        f"privacy: {record['algorithm']}",
+        f"k={record['k']} (achieved {record['k_achieved']})",
+        f"{record['classes']:,} classes",
+        f"{record['records_suppressed']:,} records suppressed ({record['suppression']})",
+    ]
+    if record.get("levels"):
+        parts.append("levels " + ", ".join(f"{c}={v}" for c, v in record["levels"].items()))
+    if record.get("l_achieved") is not None:
+        parts.append(f"l achieved {record['l_achieved']:g}")
+    return "; ".join(parts)
+
+
 def print_run_summary(console: Console, result: RunResult) -> None:
     """Columns and actions, rows, time, and where the output and manifest went."""
     manifest = result.manifest
@@ -67,6 +84,8 @@ def print_run_summary(console: Console, result: RunResult) -> None:
         f"rows: {result.rows:,} in {result.seconds:.2f} s ({rate:,.0f} rows/s), "
         f"{len(manifest.inputs)} file(s)"
     )
+    if manifest.privacy is not None:
+        console.print(privacy_line(manifest.privacy))
     out_dir = result.manifest_path.parent
     for record in manifest.outputs:
         console.print(f"safe data: {out_dir / record.path}")

@@ -40,6 +40,7 @@ from anonymizer.lineage.signing import SIGN_PURPOSE
 from anonymizer.policy.compile import Plan, compile_plan
 from anonymizer.policy.load import policy_digest
 from anonymizer.policy.models import Policy
+from anonymizer.privacy.stage import PrivacyStage, prepare_privacy
 from anonymizer.runners.inputs import InputFile, discover_inputs, read_schema
 
 TMP_MARKER = ".anonymizer-tmp-"
@@ -191,6 +192,21 @@ def _plan_records(jobs: list[_Job]) -> list[dict[str, object]]:
     return list(seen.values())
 
 
+def _check_rows(jobs: list[_Job], outputs: list[FileRecord], privacy: PrivacyStage | None) -> None:
+    """Every record comes out, except exactly those the privacy stage suppressed and dropped."""
+    if privacy is not None and privacy.row_filter is not None:
+        rows_in, rows_out = sum(j.rows for j in jobs), sum(o.rows for o in outputs)
+        if rows_in - rows_out != privacy.records_suppressed:
+            raise PlanError(
+                f"{rows_in} rows in and {rows_out} out, but {privacy.records_suppressed} "
+                "were to be suppressed"
+            )
+        return
+    for job, out in zip(jobs, outputs, strict=True):
+        if out.rows != job.rows:
+            raise PlanError(f"{job.item.source}: {job.rows} rows in but {out.rows} out")
+
+
 def _run_id(policy: Policy, inputs: list[FileRecord], started: str) -> str:
     """Host-independent: the same policy over the same inputs at the same time has one id."""
     parts = [policy_digest(policy), started, *(f"{r.path}:{r.sha256}" for r in inputs)]
@@ -213,12 +229,27 @@ def _encryption_records(
     return records
 
 
+def _privacy_stage(
+    policy: Policy, policy_source: str, items: list[InputFile]
+) -> PrivacyStage | None:
+    """Pass 1: decide the recoding over all input files together (k holds over the dataset)."""
+    if policy.privacy is None:
+        return None
+    frame = pl.scan_parquet([item.source for item in items], hive_partitioning=False)
+    base = Path(policy_source).parent
+    try:
+        return prepare_privacy(policy.privacy, frame, base)
+    except AnonymizerError as exc:
+        raise exc.__class__(f"{policy_source}: privacy: {exc}") from None
+
+
 def _prepare(
     policy: Policy,
     items: list[InputFile],
     outdir: Path,
     keys: tuple[Keyset | None, SubjectKeyStore | None],
     run_id: str,
+    privacy: PrivacyStage | None = None,
 ) -> list[_Job]:
     keyset, subjects = keys
     jobs = []
@@ -230,6 +261,7 @@ def _prepare(
             keyset,
             data_name=str(item.source),
             subjects=subjects,
+            privacy=privacy,
         )
         target = outdir / item.relative
         tmp = target.with_name(f"{TMP_MARKER}{run_id}-{target.name}")
@@ -260,7 +292,8 @@ def run(
     run_id = secrets.token_hex(8)  # names temporary files only; the manifest's id is derived
     root, items = discover_inputs(input_spec)
     _check_output(input_spec, root, items, outdir, overwrite)
-    jobs = _prepare(policy, items, outdir, (keyset, subjects), run_id)
+    privacy = _privacy_stage(policy, policy_source, items)
+    jobs = _prepare(policy, items, outdir, (keyset, subjects), run_id, privacy)
     inputs = [_record(job.item.source, job.item.relative) for job in jobs]
     if progress is not None:
         progress.start(sum(job.rows for job in jobs))
@@ -276,9 +309,7 @@ def run(
                 str(job.tmp), job.item.relative.as_posix(), job.plan.describe(), skip=at_rest
             )
         ]
-        for job, out in zip(jobs, outputs, strict=True):
-            if out.rows != job.rows:
-                raise PlanError(f"{job.item.source}: {job.rows} rows in but {out.rows} out")
+        _check_rows(jobs, outputs, privacy)
         if subjects is not None and subjects.changed:
             subjects.save()
         # A stale manifest must never describe the new files, even if we die mid-rename.
@@ -305,6 +336,7 @@ def run(
             source=policy_source,
         ),
         plan=_plan_records(jobs),
+        privacy=privacy.record if privacy is not None else None,
         encryption=_encryption_records(jobs, policy, keyset),
         residual=residual,
         input_root=root.as_posix(),
