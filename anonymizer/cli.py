@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
+import polars as pl
 import typer
 import yaml
 from rich.console import Console
@@ -35,7 +36,7 @@ from anonymizer.crypto.protect import PASSPHRASE_ENV_VAR, new_kek, protector_fro
 from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.detect.classify import classify_file
 from anonymizer.detect.suggest import suggest_policy
-from anonymizer.errors import AnonymizerError, KeyringError, PolicyError
+from anonymizer.errors import AnonymizerError, KeyringError, PlanError, PolicyError
 from anonymizer.lineage.openlineage import run_event
 from anonymizer.lineage.residual import residual_findings
 from anonymizer.lineage.signing import SIGN_PURPOSE, public_key_of
@@ -47,7 +48,15 @@ from anonymizer.lineage.verify import (
 )
 from anonymizer.policy.compile import compile_plan, schema_problems
 from anonymizer.policy.load import load_policy
-from anonymizer.report.terminal import RichProgress, plan_table, print_run_summary, scan_table
+from anonymizer.privacy.risk import risk_report
+from anonymizer.privacy.table import as_lazy
+from anonymizer.report.terminal import (
+    RichProgress,
+    plan_table,
+    print_run_summary,
+    risk_table,
+    scan_table,
+)
 from anonymizer.runners import local
 from anonymizer.runners.inputs import discover_inputs, read_schema
 
@@ -205,6 +214,34 @@ def scan_command(
     stdout.print(scan_table(classes, str(items[0].source)))
     if suggest_policy_to is not None:
         stdout.print(f"suggested policy: {suggest_policy_to} (review before use)")
+
+
+@app.command("risk")
+@guarded
+def risk_command(
+    data: Annotated[str, typer.Argument(help="Parquet file, directory or glob, or a CSV file.")],
+    qi: Annotated[str, typer.Option("--qi", help="Quasi-identifier columns, comma-separated.")],
+    sensitive: Annotated[
+        str | None, typer.Option("--sensitive", help="Sensitive column: report l and t.")
+    ] = None,
+    k: Annotated[int, typer.Option("--k", min=1, help="Threshold for 'records below k'.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Re-identification risk over the named quasi-identifiers (one streaming aggregation)."""
+    columns = [c.strip() for c in qi.split(",") if c.strip()]
+    if not columns:
+        raise PlanError("--qi names no column; give e.g. --qi age,zip,sex")
+    if Path(data).suffix.lower() == ".csv":
+        frame = as_lazy(data)
+    else:
+        _, items = discover_inputs(data)
+        read_schema(items[0])  # one clear error for a file that is not Parquet
+        frame = pl.scan_parquet([i.source for i in items], hive_partitioning=False)
+    report = risk_report(frame, columns, sensitive=sensitive, k=k)
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2))
+        return
+    stdout.print(risk_table(report, data))
 
 
 @app.command("decrypt")

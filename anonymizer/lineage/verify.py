@@ -49,6 +49,7 @@ class Requirements(BaseModel):
     policy_digests: list[str] | None = None
     columns: dict[str, list[str]] = Field(default_factory=dict)
     max_age_days: float | None = Field(default=None, gt=0)
+    min_k: int | None = Field(default=None, ge=1)
 
 
 class TrustPolicy(BaseModel):
@@ -109,6 +110,13 @@ def _check_requirements(manifest: RunManifest, require: Requirements) -> None:
             raise VerificationError(
                 f"column {column!r} was '{actions[column]}', the trust file requires one of "
                 f"{', '.join(allowed)}"
+            )
+    if require.min_k is not None:
+        achieved = int(manifest.privacy["k_achieved"]) if manifest.privacy is not None else 0
+        if achieved < require.min_k:
+            shown = f"k {achieved}" if manifest.privacy is not None else "no k-anonymity"
+            raise VerificationError(
+                f"the run achieved {shown}; the trust file requires k >= {require.min_k}"
             )
     if require.max_age_days is not None:
         finished = datetime.fromisoformat(manifest.finished_at.replace("Z", "+00:00"))

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from anonymizer.detect.classify import ColumnClass
 from anonymizer.policy.models import RULE_MODELS
+from anonymizer.privacy.risk import RiskReport
 from anonymizer.runners.local import RunResult
 
 
@@ -55,6 +56,39 @@ def scan_table(classes: list[ColumnClass], title: str) -> Table:
     for cls in classes:
         detail = ", ".join(cls.examples) or ", ".join(f"{k} {v}" for k, v in cls.entities.items())
         table.add_row(cls.column, cls.dtype, cls.kind, f"{cls.share:.0%}", cls.hint or "", detail)
+    return table
+
+
+def risk_table(report: RiskReport, title: str) -> Table:
+    """The risk report as two columns: figure and value."""
+    table = Table(title=f"re-identification risk of {title}", title_justify="left")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("quasi-identifiers", ", ".join(report.quasi_identifiers)),
+        ("records", f"{report.records:,}"),
+        ("equivalence classes", f"{report.classes:,}"),
+        ("k achieved (smallest class)", f"{report.k_achieved:,}"),
+        ("prosecutor risk, highest", f"{report.prosecutor_highest:.2%}"),
+        ("prosecutor risk, average", f"{report.prosecutor_average:.2%}"),
+        ("records at highest risk", f"{report.records_at_highest_risk:.2%}"),
+        ("journalist risk, highest (sample = population)", f"{report.journalist_highest:.2%}"),
+        ("marketer risk", f"{report.marketer:.2%}"),
+        (f"records in classes smaller than {report.k}", f"{report.below_k:.2%}"),
+        ("sample uniques", f"{report.sample_uniques:.2%}"),
+        (
+            "class sizes",
+            "  ".join(f"{size}: {count:,}" for size, count in report.size_histogram.items()),
+        ),
+    ]
+    if report.sensitive is not None:
+        rows += [
+            (f"distinct l of {report.sensitive!r}", str(report.l_distinct)),
+            (f"entropy l of {report.sensitive!r}", f"{report.l_entropy:.2f}"),
+            (f"t-closeness of {report.sensitive!r}", f"{report.t_closeness:.3f}"),
+        ]
+    for figure, value in rows:
+        table.add_row(figure, value)
     return table
 
 
