@@ -35,3 +35,44 @@ def run_measured(mode: str, target: str, args: list[str]) -> Measured:
         seconds = time.perf_counter() - start
         peak = int(peak_file.read_text()) / 1024 if peak_file.exists() else float("nan")
     return Measured(done.returncode, seconds, peak, done.stderr)
+
+
+def figure(
+    value: float, unit: str, baseline: float | None = None, *, digits: int = 0
+) -> dict[str, object]:
+    """One results.json entry: value, unit, and the same-run baseline with the ratio to it."""
+
+    def rounded(x: float) -> float:
+        return round(x, digits) if digits else round(x)
+
+    return {
+        "value": rounded(value),
+        "unit": unit,
+        "baseline": None if baseline is None else rounded(baseline),
+        "ratio": None if baseline is None else float(f"{value / baseline:.3g}"),
+    }
+
+
+def measure(mode: str, target: str, args: list[str]) -> Measured:
+    """Run one benchmarked program; stop the benchmark if it fails."""
+    result = run_measured(mode, target, args)
+    if result.returncode != 0:
+        raise SystemExit(f"benchmark run failed: {target} {' '.join(args)}\n{result.stderr}")
+    return result
+
+
+COPY_CODE = (
+    "import polars as pl, sys; "
+    "pl.scan_parquet(sys.argv[1]).sink_parquet(sys.argv[2], engine='streaming')"
+)
+
+
+def copy_args(source: Path, target: Path) -> tuple[str, str, list[str]]:
+    """The baseline: a plain streaming Parquet copy of the same file."""
+    return "-c", COPY_CODE, [str(source), str(target)]
+
+
+def run_args(policy: Path, keyset: Path, source: Path, out: Path) -> tuple[str, str, list[str]]:
+    """Our CLI on the same file."""
+    args = ["run", "-q", "--overwrite", "-p", str(policy), "-k", str(keyset), str(source), str(out)]
+    return "-m", "anonymizer", args

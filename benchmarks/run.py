@@ -24,7 +24,8 @@ from rich.table import Table
 
 from anonymizer.crypto.keyset import generate_keyset, write_keyset
 from anonymizer.transforms.keyed import hmac_hex
-from benchmarks.measure import Measured, run_measured
+from benchmarks.measure import Measured, copy_args, figure, measure, run_args
+from benchmarks.privacy import privacy_figures
 from fixtures.make_large import BYTES_PER_ROW_ON_DISK
 
 HERE = Path(__file__).resolve().parent
@@ -67,36 +68,6 @@ def policies() -> dict[str, str]:
     return found
 
 
-def figure(
-    value: float, unit: str, baseline: float | None = None, *, digits: int = 0
-) -> dict[str, object]:
-    """One results.json entry: value, unit, and the same-run baseline with the ratio to it."""
-
-    def rounded(x: float) -> float:
-        return round(x, digits) if digits else round(x)
-
-    return {
-        "value": rounded(value),
-        "unit": unit,
-        "baseline": None if baseline is None else rounded(baseline),
-        "ratio": None if baseline is None else round(value / baseline, max(digits, 2)),
-    }
-
-
-def measure(mode: str, target: str, args: list[str]) -> Measured:
-    """Run one benchmarked program; stop the benchmark if it fails."""
-    result = run_measured(mode, target, args)
-    if result.returncode != 0:
-        raise SystemExit(f"benchmark run failed: {target} {' '.join(args)}\n{result.stderr}")
-    return result
-
-
-COPY_CODE = (
-    "import polars as pl, sys; "
-    "pl.scan_parquet(sys.argv[1]).sink_parquet(sys.argv[2], engine='streaming')"
-)
-
-
 def measure_repeated(mode: str, target: str, args: list[str], repeats: int) -> Measured:
     """Best wall time and worst peak RSS over ``repeats`` runs (both sides of a ratio alike)."""
     runs = [measure(mode, target, args) for _ in range(repeats)]
@@ -106,17 +77,6 @@ def measure_repeated(mode: str, target: str, args: list[str], repeats: int) -> M
         peak_rss_mib=max(r.peak_rss_mib for r in runs),
         stderr="",
     )
-
-
-def copy_args(source: Path, target: Path) -> tuple[str, str, list[str]]:
-    """The baseline: a plain streaming Parquet copy of the same file."""
-    return "-c", COPY_CODE, [str(source), str(target)]
-
-
-def run_args(policy: Path, keyset: Path, source: Path, out: Path) -> tuple[str, str, list[str]]:
-    """Our CLI on the same file."""
-    args = ["run", "-q", "--overwrite", "-p", str(policy), "-k", str(keyset), str(source), str(out)]
-    return "-m", "anonymizer", args
 
 
 def dataset(size_gb: float) -> Path:
@@ -229,7 +189,7 @@ def streaming_figures(sizes: list[float], repeats: int) -> dict[str, dict[str, o
 
 def main() -> None:
     """Run the groups named in ANONYMIZER_BENCH_ONLY (default all), merge into results.json."""
-    groups = os.environ.get("ANONYMIZER_BENCH_ONLY", "streaming,encryption,hmac").split(",")
+    groups = os.environ.get("ANONYMIZER_BENCH_ONLY", "streaming,encryption,hmac,privacy").split(",")
     sizes = [float(s) for s in os.environ.get("ANONYMIZER_BENCH_SIZES_GB", "1,4").split(",")]
     repeats = int(os.environ.get("ANONYMIZER_BENCH_REPEATS", "2"))
     values = int(os.environ.get("ANONYMIZER_BENCH_ENCRYPT_VALUES", "10000000"))
@@ -243,6 +203,8 @@ def main() -> None:
         results.update(encryption_figures(values))
     if "hmac" in groups:
         results.update(hmac_figures())
+    if "privacy" in groups:
+        results.update(privacy_figures())
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     table = Table(title="anonymizer benchmarks (ratio = ours / baseline, same run, same file)")
     for column in ("figure", "value", "unit", "baseline", "ratio"):

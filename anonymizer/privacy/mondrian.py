@@ -2,10 +2,12 @@
 
 Strict partitioning over the histogram of distinct QI tuples, so the records themselves never
 have to be in memory: a partition is cut on the QI with the widest normalised range — a numeric QI
-at its (record-weighted) median into ``<= median`` and ``> median``, any other QI into the children
-of its current hierarchy group — and a cut is allowed only when every part keeps ≥ k records (and
+at its (record-weighted) median into ``<= median`` and ``> median``, a QI with a hierarchy into the
+children of its current hierarchy group, a QI without one into two value sets of about equal
+records — and a cut is allowed only when every part keeps ≥ k records (and
 ℓ-diversity when asked). A partition no QI can cut becomes an equivalence class. Every record gets
-its class's labels: ``lo-hi`` for numeric QIs, the hierarchy group for the others.
+its class's labels: ``lo-hi`` for numeric QIs, the hierarchy group (or, for a QI given without a
+hierarchy, the set of its values) for the others.
 """
 
 from __future__ import annotations
@@ -70,6 +72,16 @@ class MondrianResult:
         }
 
 
+def _distinct(codes: IntArray) -> int:
+    """Number of distinct codes (a set is faster than a sort for small partitions)."""
+    return len(set(codes.tolist())) if codes.size < 256 else len(np.unique(codes))
+
+
+def _same(codes: IntArray) -> bool:
+    """Whether every code is the same."""
+    return bool((codes == codes[0]).all())
+
+
 class _Partitioner:
     def __init__(self, table: QiTable, criteria: Criteria) -> None:
         self.table, self.criteria = table, criteria
@@ -100,22 +112,41 @@ class _Partitioner:
         if self.table.numeric[j]:
             values = self.numbers[j][codes]
             return float(values.max() - values.min()) / self.spans[j]
-        return float(len(np.unique(codes)) - 1) / self.spans[j]
+        return float(_distinct(codes) - 1) / self.spans[j]
+
+    def _halves(self, part: _Part, values: FloatArray | IntArray) -> list[_Part]:
+        """Split at the record-weighted median: ``<= median`` and ``> median``."""
+        order = np.argsort(values, kind="stable")
+        weights = np.cumsum(self.table.counts[part.rows][order])
+        median = values[order][np.searchsorted(weights, weights[-1] / 2.0)]
+        left = values <= median
+        return [_Part(part.rows[left], list(part.levels)), _Part(part.rows[~left], part.levels)]
+
+    def _balanced(self, part: _Part, codes: IntArray) -> list[_Part]:
+        """Split a value set in two of about equal records: largest values first, each to the
+        lighter side (halving the records, not the value list, keeps both sides able to hold k).
+        """
+        present, inverse = np.unique(codes, return_inverse=True)
+        weights = np.bincount(inverse, weights=self.table.counts[part.rows])
+        sides = [0.0, 0.0]
+        left = np.zeros(len(present), dtype=np.bool_)
+        for i in np.argsort(-weights, kind="stable").tolist():
+            side = 0 if sides[0] <= sides[1] else 1
+            sides[side] += weights[i]
+            left[i] = side == 0
+        mask = left[inverse]
+        return [_Part(part.rows[mask], list(part.levels)), _Part(part.rows[~mask], part.levels)]
 
     def cut(self, part: _Part, j: int) -> list[_Part] | None:
         codes = self.table.codes[j][part.rows]
         if self.table.numeric[j]:
-            values = self.numbers[j][codes]
-            order = np.argsort(values, kind="stable")
-            weights = np.cumsum(self.table.counts[part.rows][order])
-            median = values[order][np.searchsorted(weights, weights[-1] / 2.0)]
-            left = values <= median
-            sides = [part.rows[left], part.rows[~left]]
-            parts = [_Part(rows, list(part.levels)) for rows in sides]
+            parts = self._halves(part, self.numbers[j][codes])
+        elif self.table.free[j]:
+            parts = self._balanced(part, codes)
         else:
             level = part.levels[j]
             groups = self.table.level_codes[j]
-            while level > 0 and len(np.unique(groups[level - 1][codes])) == 1:
+            while level > 0 and _same(groups[level - 1][codes]):
                 level -= 1  # a group with a single child: descend without cutting
             if level == 0:
                 return None
@@ -152,7 +183,7 @@ def _bound(x: float) -> str:
 def _covering_level(table: QiTable, j: int, codes: IntArray) -> int:
     """The lowest hierarchy level at which all of ``codes`` fall in one group."""
     for level, groups in enumerate(table.level_codes[j]):
-        if len(np.unique(groups[codes])) == 1:
+        if _same(groups[codes]):
             return level
     return len(table.level_codes[j]) - 1
 
@@ -163,7 +194,7 @@ def _describe(
     """Labels per tuple and QI, and each tuple's summed certainty penalty."""
     table = partitioner.table
     size = len(table.counts)
-    labels = {q: [""] * size for q in table.columns}
+    labels = {q: np.empty(size, dtype=object) for q in table.columns}
     penalty = np.zeros(size, dtype=np.float64)
     for part in parts:
         for j, q in enumerate(table.columns):
@@ -173,16 +204,19 @@ def _describe(
                 low, high = float(values.min()), float(values.max())
                 label = _bound(low) if low == high else f"{_bound(low)}-{_bound(high)}"
                 ncp = (high - low) / partitioner.spans[j]
+            elif table.free[j]:
+                present = np.unique(codes)
+                label = ",".join(table.hierarchies[j].values[int(c)] for c in present)
+                ncp = (len(present) - 1) / partitioner.spans[j]
             else:
                 level = _covering_level(table, j, codes)
                 groups = table.level_codes[j][level]
                 label = table.hierarchies[j].labels[level][int(codes[0])]
                 covered = int((groups == groups[codes[0]]).sum())
                 ncp = (covered - 1) / partitioner.spans[j]
-            for i in part.rows.tolist():
-                labels[q][i] = label
+            labels[q][part.rows] = label
             penalty[part.rows] += ncp
-    return labels, penalty
+    return {q: column.tolist() for q, column in labels.items()}, penalty
 
 
 def mondrian(
@@ -196,13 +230,13 @@ def mondrian(
 ) -> MondrianResult:
     """Partition ``source`` into classes of ≥ k records (and ℓ-diverse when asked).
 
-    Numeric QIs need no hierarchy; other QIs are cut along theirs (an ARX CSV path or a
-    hierarchy object). Call ``.apply(frame)`` on the result for the recoded records.
+    A QI with a hierarchy (an ARX CSV path or a hierarchy object) is cut along it and released
+    as a hierarchy group; without one, numbers are cut at the median and released as ``lo-hi``,
+    other values are cut into two sets of about equal records and released as the set
+    (``a,b``). Call ``.apply(frame)`` on the result for the recoded records.
     """
     criteria = Criteria(k, 0.0, l_diversity, None)
-    table = build_table(
-        source, quasi_identifiers, hierarchies, sensitive, numeric_without_hierarchy=True
-    )
+    table = build_table(source, quasi_identifiers, hierarchies, sensitive, hierarchy_optional=True)
     partitioner = _Partitioner(table, criteria)
     if not partitioner.allowed(np.arange(len(table.counts), dtype=np.int64)):
         raise PlanError(

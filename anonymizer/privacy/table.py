@@ -71,6 +71,7 @@ class QiTable:
     level_codes: tuple[tuple[IntArray, ...], ...]
     level_groups: tuple[tuple[int, ...], ...]
     numeric: tuple[bool, ...]
+    free: tuple[bool, ...] = ()  # QIs given without a hierarchy (Mondrian splits their values)
 
     @property
     def total(self) -> int:
@@ -127,12 +128,13 @@ def build_table(
     hierarchies: Mapping[str, HierarchyArg],
     sensitive: str | None = None,
     *,
-    numeric_without_hierarchy: bool = False,
+    hierarchy_optional: bool = False,
 ) -> QiTable:
     """Aggregate ``source`` into the encoded QI histogram; check hierarchies cover every value.
 
-    With ``numeric_without_hierarchy`` (Mondrian), a numeric QI may come without a hierarchy: it
-    is split on its values, and gets a two-level value → ``*`` hierarchy here.
+    With ``hierarchy_optional`` (Mondrian), a QI may come without a hierarchy: its values are
+    split directly (numbers at the median, other values as ordered sets), and it gets a
+    two-level value → ``*`` hierarchy here.
     """
     if not quasi_identifiers:
         raise PlanError("no quasi-identifiers given; name at least one column")
@@ -146,11 +148,7 @@ def build_table(
         if sensitive in quasi_identifiers:
             raise PlanError(f"{sensitive!r} is both a quasi-identifier and the sensitive column")
     numeric = tuple(schema[q].is_numeric() for q in quasi_identifiers)
-    missing = [
-        q
-        for q, is_number in zip(quasi_identifiers, numeric, strict=True)
-        if q not in hierarchies and not (numeric_without_hierarchy and is_number)
-    ]
+    missing = [q for q in quasi_identifiers if q not in hierarchies and not hierarchy_optional]
     if missing:
         raise PlanError(f"no hierarchy given for quasi-identifier {missing[0]!r}; add one")
     columns = [*quasi_identifiers, *([sensitive] if sensitive else [])]
@@ -167,7 +165,7 @@ def build_table(
     for q in quasi_identifiers:
         values = sorted(hist[q].unique().to_list())
         given = hierarchies.get(q)
-        if given is None:
+        if given is None and schema[q].is_numeric():
             values = sorted(values, key=float)
         hierarchy = (
             as_hierarchy(q, given).materialize(q, values)
@@ -194,6 +192,7 @@ def build_table(
         level_codes=tuple(level_codes),
         level_groups=tuple(level_groups),
         numeric=numeric,
+        free=tuple(q not in hierarchies for q in quasi_identifiers),
     )
 
 
