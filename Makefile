@@ -28,8 +28,15 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check anonymizer tests benchmarks fixtures
 	$(BIN)/mypy --strict anonymizer
 
-bench: $(STAMP)
+# Peer tools for the privacy benchmark live apart: pycanon pins an old typing_extensions.
+PEERS := .venv-peers
+$(PEERS)/.installed-stamp:
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install --quiet pycanon==1.3.6 anonypyx==0.2.11 scikit-learn==1.9.1
+	touch $@
+
+bench: $(STAMP) $(PEERS)/.installed-stamp
 	$(BIN)/python -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) $(DEMO) benchmarks/data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PEERS) $(DEMO) benchmarks/data .pytest_cache .mypy_cache .ruff_cache

@@ -204,14 +204,16 @@ def pick(seed, size):  # skewed: the smaller of two uniform draws
     return pl.min_horizontal(a, b)
 education = ['Preschool','1st-4th','5th-6th','7th-8th','9th','10th','11th','12th','HS-grad',
  'Some-college','Assoc-voc','Assoc-acdm','Bachelors','Masters','Prof-school','Doctorate']
+employment = ['employed', 'self-employed', 'unemployed', 'retired']
 pl.LazyFrame({'i': pl.int_range(0, n, dtype=pl.Int64, eager=True)}).select(
     age=(17 + pick(1, 74)).cast(pl.Int32),
     sex=pl.when(i.hash(2) % 2 == 0).then(pl.lit('F')).otherwise(pl.lit('M')),
-    zip=(10000 + pick(3, 400) * 7).cast(pl.String),
+    zip3=(100 + pick(3, 30) * 7).cast(pl.String),
     education=pick(4, 16).replace_strict(list(range(16)), education, return_dtype=pl.String),
-    hours=(10 + pick(5, 60)).cast(pl.Int32),
-    region=pl.concat_str(pl.lit('R'), pick(6, 12).cast(pl.String)),
+    employment=pick(5, 4).replace_strict(list(range(4)), employment, return_dtype=pl.String),
+    region=pl.concat_str(pl.lit('R'), pick(6, 6).cast(pl.String)),
     income=(i.hash(7) % 200_000).cast(pl.Int64),
+    note=pl.lit('visit ') + (i.hash(8) % 1000).cast(pl.String),
 ).sink_parquet(sys.argv[1], row_group_size=500_000)
 """
 
@@ -224,11 +226,11 @@ privacy:
   quasi_identifiers:
     age: {intervals: [5, 10, 20, 40]}
     sex: {order: [F, M], group_sizes: [2]}
-    zip: {prefix: 4}
+    zip3: {prefix: 2}
     education: {order: [Preschool, 1st-4th, 5th-6th, 7th-8th, 9th, 10th, 11th, 12th, HS-grad,
                         Some-college, Assoc-voc, Assoc-acdm, Bachelors, Masters, Prof-school,
                         Doctorate], group_sizes: [2, 4, 8]}
-    hours: {intervals: [5, 10, 20]}
+    employment: {order: [employed, self-employed, unemployed, retired], group_sizes: [2]}
     region: {prefix: 1}
 """
 
@@ -242,8 +244,8 @@ def large_figures(rows: list[int]) -> Figures:
     policy.write_text(LARGE_POLICY)
     out: Figures = {}
     for count in rows:
-        tag = f"{count // 1_000_000}m"
-        source = DATA / f"qi6-{tag}.parquet"
+        tag = f"{count / 1e6:g}m"
+        source = DATA / f"qi6b-{tag}.parquet"
         if not source.exists():
             subprocess.run([sys.executable, "-c", LARGE_CODE, str(source), str(count)], check=True)
         copy = measure(*copy_args(source, DATA / "copy-qi6.parquet"))
@@ -251,7 +253,7 @@ def large_figures(rows: list[int]) -> Figures:
         out[f"kanon_6qi_{tag}_wall"] = figure(ours.seconds, "s", copy.seconds, digits=2)
         out[f"kanon_6qi_{tag}_peak_rss"] = figure(ours.peak_rss_mib, "MiB", copy.peak_rss_mib)
     if len(rows) > 1:
-        small, large = (f"{r // 1_000_000}m" for r in (min(rows), max(rows)))
+        small, large = (f"{r / 1e6:g}m" for r in (min(rows), max(rows)))
         out[f"kanon_peak_rss_growth_{large}_vs_{small}"] = figure(
             float(str(out[f"kanon_6qi_{large}_peak_rss"]["value"])),
             "MiB",

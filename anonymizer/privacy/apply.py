@@ -24,6 +24,17 @@ def _text(column: str) -> pl.Expr:
     return pl.col(column).cast(pl.String)
 
 
+def lookup(key: pl.Expr, keys: list[str], values: list[str]) -> pl.Expr:
+    """``values[i]`` where ``key == keys[i]``; a key not listed fails the query.
+
+    An Enum cast gives each key's position and a gather from a literal fetches the value: both
+    stream in bounded memory, where ``replace_strict`` measured ~1 GB extra per column on a
+    10-million-row file.
+    """
+    position = key.cast(pl.Enum(keys)).to_physical()
+    return pl.lit(pl.Series(values, dtype=pl.String)).gather(position)
+
+
 def tuple_key(columns: Sequence[str]) -> pl.Expr:
     """One text key per record from the QI values (the histogram's text form)."""
     return pl.concat_str([_text(c) for c in columns], separator=SEP)
@@ -65,8 +76,7 @@ def value_recoding(
 ) -> Recoding:
     """Full-domain: each QI value → its label; suppressed = the failing label tuples."""
     labels = {
-        column: _text(column).replace_strict(list(m), list(m.values()), return_dtype=pl.String)
-        for column, m in mappings.items()
+        column: lookup(_text(column), list(m), list(m.values())) for column, m in mappings.items()
     }
     suppressed = None
     if failing_tuples:
@@ -83,9 +93,6 @@ def tuple_recoding(
 ) -> Recoding:
     """Mondrian: each QI tuple (``keys``, see tuple_key) → its partition's label per QI."""
     key = tuple_key(columns)
-    exprs = {
-        column: key.replace_strict(keys, labels[column], return_dtype=pl.String)
-        for column in columns
-    }
+    exprs = {column: lookup(key, keys, labels[column]) for column in columns}
     suppressed = key.is_in(failing_keys) if failing_keys else None
     return Recoding(exprs, suppressed)

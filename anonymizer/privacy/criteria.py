@@ -105,30 +105,87 @@ class Classes:
         return int(kept.min()) if kept.size else 0
 
 
-def class_index(table: QiTable, node: Sequence[int]) -> tuple[IntArray, IntArray]:
-    """Class index per histogram tuple and the record count of each class."""
-    parts = table.generalized_codes(node)
-    radices = [table.level_groups[j][level] for j, level in enumerate(node)]
-    key, span = combine(parts, radices)
+@dataclass(frozen=True)
+class View:
+    """The histogram seen at some node: per QI the group index of each row at that level.
+
+    The base view (the bottom node) is the QI table itself; a rolled-up view of a checked node
+    has one row per class (and sensitive value) and is usually far smaller, so nodes above it are
+    checked from it instead of from the full histogram.
+    """
+
+    node: tuple[int, ...]
+    parts: tuple[IntArray, ...]
+    counts: IntArray
+    sensitive: IntArray | None
+
+    @classmethod
+    def base(cls, table: QiTable) -> View:
+        """The bottom node: the table's own value codes."""
+        bottom = tuple(0 for _ in table.columns)
+        return cls(bottom, tuple(table.codes), table.counts, table.sensitive)
+
+    @property
+    def rows(self) -> int:
+        """Number of histogram rows."""
+        return len(self.counts)
+
+
+def _dense_ids(key: IntArray, span: int) -> IntArray:
+    """0..n-1 ids of the distinct keys (counting when the range is small, else a sort)."""
     if span <= 4 * len(key):
-        # Dense ids by counting beat a sort when the key range is small.
         present = np.flatnonzero(np.bincount(key, minlength=span))
         remap = np.zeros(span, dtype=np.int64)
         remap[present] = np.arange(len(present), dtype=np.int64)
-        inverse = remap[key]
-    else:
-        inverse = np.unique(key, return_inverse=True)[1].astype(np.int64)
-    sizes = np.bincount(inverse, weights=table.counts).astype(np.int64)
+        return remap[key]
+    return np.unique(key, return_inverse=True)[1].astype(np.int64)
+
+
+def _node_parts(table: QiTable, view: View, node: Sequence[int]) -> list[IntArray]:
+    return [
+        table.up(j, view.node[j], level)[view.parts[j]] if level != view.node[j] else view.parts[j]
+        for j, level in enumerate(node)
+    ]
+
+
+def class_index(
+    table: QiTable, node: Sequence[int], view: View | None = None
+) -> tuple[IntArray, IntArray]:
+    """Class index per view row and the record count of each class."""
+    view = view or View.base(table)
+    radices = [table.level_groups[j][level] for j, level in enumerate(node)]
+    inverse = _dense_ids(*combine(_node_parts(table, view, node), radices))
+    sizes = np.bincount(inverse, weights=view.counts).astype(np.int64)
     return inverse, sizes
 
 
-def sensitive_matrix(table: QiTable, inverse: IntArray, classes: int) -> FloatArray:
+def sensitive_matrix(table: QiTable, view: View, inverse: IntArray, classes: int) -> FloatArray:
     """Records per (class, sensitive value)."""
-    assert table.sensitive is not None
+    assert view.sensitive is not None
     width = len(table.sensitive_values)
-    flat = inverse * width + table.sensitive
-    counts = np.bincount(flat, weights=table.counts, minlength=classes * width)
+    flat = inverse * width + view.sensitive
+    counts = np.bincount(flat, weights=view.counts, minlength=classes * width)
     return np.asarray(counts, dtype=np.float64).reshape(classes, width)
+
+
+def rolled_up(table: QiTable, view: View, classes: Classes) -> View:
+    """The view at ``classes.node``: one row per class (per class and sensitive value)."""
+    row_key = classes.inverse
+    if view.sensitive is not None:
+        row_key = _dense_ids(
+            classes.inverse * len(table.sensitive_values) + view.sensitive,
+            len(classes.sizes) * len(table.sensitive_values),
+        )
+    rows = int(row_key.max()) + 1
+    first = np.empty(rows, dtype=np.int64)
+    first[row_key[::-1]] = np.arange(len(row_key) - 1, -1, -1, dtype=np.int64)
+    parts = _node_parts(table, view, classes.node)
+    return View(
+        classes.node,
+        tuple(p[first] for p in parts),
+        np.bincount(row_key, weights=view.counts).astype(np.int64),
+        view.sensitive[first] if view.sensitive is not None else None,
+    )
 
 
 def _l_values(matrix: FloatArray, model: LDiversity) -> tuple[BoolArray, FloatArray]:
@@ -170,14 +227,17 @@ def _over_kept(values: FloatArray | None, failing: BoolArray, lowest: bool) -> f
     return float(kept.min() if lowest else kept.max())
 
 
-def evaluate(table: QiTable, node: Sequence[int], criteria: Criteria) -> Classes:
-    """The node's classes and which fail k, ℓ or t."""
-    inverse, sizes = class_index(table, node)
+def evaluate(
+    table: QiTable, node: Sequence[int], criteria: Criteria, view: View | None = None
+) -> Classes:
+    """The node's classes and which fail k, ℓ or t (computed from ``view``, a node below)."""
+    view = view or View.base(table)
+    inverse, sizes = class_index(table, node, view)
     failing = sizes < criteria.k
     reached: FloatArray | None = None
     distance: FloatArray | None = None
     if criteria.needs_sensitive():
-        matrix = sensitive_matrix(table, inverse, len(sizes))
+        matrix = sensitive_matrix(table, view, inverse, len(sizes))
         if criteria.l_diversity is not None:
             passes, reached = _l_values(matrix, criteria.l_diversity)
             failing |= ~passes

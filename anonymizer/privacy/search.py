@@ -32,8 +32,10 @@ from anonymizer.privacy.criteria import (
     Criteria,
     LDiversity,
     TCloseness,
+    View,
     evaluate,
     is_valid,
+    rolled_up,
 )
 from anonymizer.privacy.metrics import METRICS, Metric, data_loss, full_domain_gcp, nu_entropy_terms
 from anonymizer.privacy.table import HierarchyArg, QiTable, Source, build_table
@@ -144,12 +146,25 @@ def _successors(node: Node, heights: Sequence[int]) -> Iterator[Node]:
 
 
 class _Checker:
-    """Checks nodes against the data, counting checks and remembering what it learnt."""
+    """Checks nodes against the data, counting checks and remembering what it learnt.
+
+    Each check starts from the smallest remembered view below the node (a roll-up of an earlier
+    check), not from the full histogram: near the optimum a node has a few thousand classes while
+    the histogram may hold millions of distinct tuples.
+    """
+
+    VIEWS = 32
 
     def __init__(self, table: QiTable, criteria: Criteria) -> None:
         self.table, self.criteria = table, criteria
         self.frontier = _Frontier(table.heights)
         self.checked = 0
+        self.base = View.base(table)
+        self.views: list[View] = []
+
+    def _view_for(self, node: Node) -> View:
+        below = [v for v in self.views if all(a <= b for a, b in zip(v.node, node, strict=True))]
+        return min(below, key=lambda v: v.rows, default=self.base)
 
     def valid(self, node: Node) -> bool:
         if self.criteria.monotonic:
@@ -158,10 +173,20 @@ class _Checker:
             if self.frontier.known_valid(node):
                 return True
         self.checked += 1
-        ok = is_valid(evaluate(self.table, node, self.criteria), self.criteria, self.table.total)
+        view = self._view_for(node)
+        classes = evaluate(self.table, node, self.criteria, view)
+        ok = is_valid(classes, self.criteria, self.table.total)
         if self.criteria.monotonic:
             self.frontier.add(node, ok)
+        if self.VIEWS and len(classes.sizes) * 2 <= view.rows:
+            self._remember(rolled_up(self.table, view, classes))
         return ok
+
+    def _remember(self, view: View) -> None:
+        """Keep the newest views, at most VIEWS of them and never more rows than the base."""
+        self.views.append(view)
+        while len(self.views) > self.VIEWS or sum(v.rows for v in self.views) > self.base.rows:
+            self.views.pop(0)
 
 
 def _cheapest_path(node: Node, heights: Sequence[int], terms: list[list[float]]) -> list[Node]:

@@ -83,19 +83,23 @@ class QiTable:
         """Levels per QI (level 0 included)."""
         return tuple(h.height for h in self.hierarchies)
 
-    _generalized: dict[tuple[int, int], IntArray] = field(default_factory=dict, repr=False)
+    _maps: dict[tuple[int, int, int], IntArray] = field(default_factory=dict, repr=False)
 
-    def generalized(self, j: int, level: int) -> IntArray:
-        """Each tuple's group index for QI ``j`` at ``level`` (computed once, then cached)."""
-        cached = self._generalized.get((j, level))
+    def up(self, j: int, low: int, high: int) -> IntArray:
+        """For QI ``j``: group index at level ``low`` → group index at level ``high`` (cached).
+
+        Level 0's groups are the values themselves, so ``up(j, 0, l)`` is the level table.
+        Hierarchies nest (checked when they are built), so the map is well defined.
+        """
+        cached = self._maps.get((j, low, high))
         if cached is None:
-            cached = self.level_codes[j][level][self.codes[j]]
-            self._generalized[(j, level)] = cached
+            if low == 0:
+                cached = self.level_codes[j][high]
+            else:
+                cached = np.zeros(self.level_groups[j][low], dtype=np.int64)
+                cached[self.level_codes[j][low]] = self.level_codes[j][high]
+            self._maps[(j, low, high)] = cached
         return cached
-
-    def generalized_codes(self, node: Sequence[int]) -> list[IntArray]:
-        """Per QI, each tuple's group index at the node's level."""
-        return [self.generalized(j, level) for j, level in enumerate(node)]
 
 
 def _check_columns(schema: pl.Schema, wanted: Sequence[str], what: str) -> None:

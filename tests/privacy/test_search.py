@@ -156,3 +156,12 @@ def test_l_without_sensitive_is_refused() -> None:
         optimal_generalization(
             ADULT, ["sex"], adult_hierarchies(["sex"]), 2, l_diversity=LDiversity(2)
         )
+
+
+def test_a_value_the_search_never_saw_fails_the_query() -> None:
+    frame = pl.DataFrame({"sex": ["Male"] * 3 + ["Female"] * 3})
+    result = optimal_generalization(frame, ["sex"], adult_hierarchies(["sex"]), 3)
+    assert result.apply(frame.lazy()).collect()["sex"].to_list() == frame["sex"].to_list()
+    stranger = pl.DataFrame({"sex": ["Male", "Other"]}).lazy()
+    with pytest.raises(pl.exceptions.PolarsError):
+        result.apply(stranger).collect()
