@@ -82,12 +82,15 @@ def risk_report(
     if sensitive is not None:
         _check_columns(schema, [sensitive], "sensitive")
         columns.append(sensitive)
-    hist = histogram(frame, columns)
-    classes = (
-        hist.group_by(list(quasi_identifiers))
-        .agg(pl.col(COUNT).sum().alias(SIZE))
-        .with_row_index(CLASS)
-    )
+    hist = histogram(frame, columns, text=False)
+    if sensitive is None:  # the histogram's rows already are the classes
+        classes = hist.rename({COUNT: SIZE}).with_row_index(CLASS)
+    else:
+        classes = (
+            hist.group_by(list(quasi_identifiers))
+            .agg(pl.col(COUNT).sum().alias(SIZE))
+            .with_row_index(CLASS)
+        )
     sizes = np.asarray(classes[SIZE].to_numpy(), dtype=np.int64)
     records = int(sizes.sum())
     if records == 0:
@@ -133,7 +136,7 @@ def _sensitive_matrix(
     if ordered:
         values.sort(key=lambda v: float(v) if v is not None else float("-inf"))
     else:
-        values.sort(key=lambda v: (v is None, v or ""))
+        values.sort(key=lambda v: (v is None, str(v)))
     position = {v: i for i, v in enumerate(values)}
     joined = hist.join(
         classes.select([*quasi_identifiers, CLASS]), on=list(quasi_identifiers), nulls_equal=True

@@ -111,9 +111,12 @@ def _check_columns(schema: pl.Schema, wanted: Sequence[str], what: str) -> None:
             )
 
 
-def histogram(frame: pl.LazyFrame, columns: Sequence[str]) -> pl.DataFrame:
-    """Distinct tuples of ``columns`` (as text) with their record counts; streaming."""
-    keys = [pl.col(c).cast(pl.String) for c in columns]
+def histogram(frame: pl.LazyFrame, columns: Sequence[str], *, text: bool = True) -> pl.DataFrame:
+    """Distinct tuples of ``columns`` (as text unless ``text`` is false) with record counts.
+
+    One streaming aggregation: only the distinct tuples are ever held in memory.
+    """
+    keys = [pl.col(c).cast(pl.String) if text else pl.col(c) for c in columns]
     try:
         return frame.group_by(keys).agg(pl.len().alias(COUNT)).collect(engine="streaming")
     except (pl.exceptions.PolarsError, OSError) as exc:
