@@ -8,21 +8,28 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import io
 import json
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated
 
 import polars as pl
 import typer
 import yaml
-from rich.console import Console
 
 from anonymizer._version import __version__
+from anonymizer.cli_audit import audit_app, canaries_app
+from anonymizer.cli_common import (
+    KeysetOption,
+    SubjectKeysOption,
+    fail,
+    guarded,
+    stderr,
+    stdout,
+)
 from anonymizer.crypto.decrypt import decrypt_file
 from anonymizer.crypto.keyset import (
     DEFAULT_PURPOSES,
@@ -36,7 +43,7 @@ from anonymizer.crypto.protect import PASSPHRASE_ENV_VAR, new_kek, protector_fro
 from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.detect.classify import classify_file
 from anonymizer.detect.suggest import suggest_policy
-from anonymizer.errors import AnonymizerError, KeyringError, PlanError, PolicyError
+from anonymizer.errors import AnonymizerError, InputError, KeyringError, PlanError, PolicyError
 from anonymizer.lineage.openlineage import run_event
 from anonymizer.lineage.residual import residual_findings
 from anonymizer.lineage.signing import SIGN_PURPOSE, public_key_of
@@ -71,54 +78,26 @@ keys_app = typer.Typer(help="Create and manage keysets.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 lineage_app = typer.Typer(help="Export run lineage to other tools.", no_args_is_help=True)
 app.add_typer(lineage_app, name="lineage")
-
-stdout = Console(width=None if sys.stdout.isatty() else 120)
-stderr = Console(stderr=True)
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-SubjectKeysOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--subject-keys",
-        envvar="ANONYMIZER_SUBJECT_KEYS",
-        help="Subject key store for per-subject encryption (created on first use).",
-    ),
-]
-
-KeysetOption = Annotated[
-    Path | None,
-    typer.Option("--keyset", "-k", help="Keyset file (default: $ANONYMIZER_KEYSET)."),
-]
-
-
-def _fail(lines: list[str], code: int) -> typer.Exit:
-    for line in lines:
-        stderr.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def guarded(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn AnonymizerError into clean ``error:`` lines and a non-zero exit."""
-
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except PolicyError as exc:
-            raise _fail(exc.problems, exc.exit_code) from None
-        except AnonymizerError as exc:
-            raise _fail([str(exc)], exc.exit_code) from None
-        except KeyboardInterrupt:
-            raise _fail(["interrupted; no output was written"], 130) from None
-
-    return wrapper
+app.add_typer(canaries_app, name="canaries")
+app.add_typer(audit_app, name="audit")
 
 
 def _keyset(path: Path | None) -> Keyset | None:
     resolved = resolve_keyset_path(path)
     return load_keyset(resolved, passphrase=_ask_passphrase) if resolved is not None else None
+
+
+def _commitments(path: Path | None) -> list[dict[str, object]] | None:
+    if path is None:
+        return None
+    fields = ("kind", "repetitions", "commitment")
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))["canaries"]
+        return [{k: entry[k] for k in fields} for entry in entries]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InputError(
+            f"{path}: not a commitments file; use the .commitments.json 'canaries plant' wrote"
+        ) from None
 
 
 @app.command("run")
@@ -131,6 +110,10 @@ def run_command(
     overwrite: Annotated[bool, typer.Option(help="Replace existing outputs.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
     subject_keys: SubjectKeysOption = None,
+    canaries: Annotated[
+        Path | None,
+        typer.Option("--canaries", help="Canary commitments to record in the manifest."),
+    ] = None,
 ) -> None:
     """Apply POLICY to INPUT and write safe Parquet plus a manifest to OUTDIR."""
     rules = load_policy(policy)
@@ -147,6 +130,7 @@ def run_command(
             overwrite=overwrite,
             progress=bar,
             subjects=subjects,
+            canaries=_commitments(canaries),
         )
     if not quiet:
         print_run_summary(stdout, result)
@@ -171,7 +155,7 @@ def validate_command(
                 p for p in schema_problems(rules, schema, str(item.source)) if p not in problems
             )
     if problems:
-        raise _fail(problems, 1)
+        raise fail(problems, 1)
     checked = f" against {against}" if against else ""
     stdout.print(f"{policy}: valid{checked} ({len(rules.columns)} column rules)")
 
@@ -405,7 +389,7 @@ def verify_command(
     try:
         policy = load_trust(trust)
     except AnonymizerError as exc:
-        raise _fail([str(exc)], 2) from None
+        raise fail([str(exc)], 2) from None
     dataset = verify_dataset(data_dir, policy)
     manifest = dataset.manifest
     stdout.print(

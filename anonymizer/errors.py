@@ -54,3 +54,7 @@ class DecryptionError(AnonymizerError):
 
 class EncryptionLimitError(AnonymizerError):
     """A subkey reached its encryption ceiling; no further value is encrypted under it."""
+
+
+class BudgetExceededError(AnonymizerError):
+    """Training would spend more privacy budget (ε) than the dataset's policy allows."""

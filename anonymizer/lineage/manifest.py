@@ -26,6 +26,7 @@ from anonymizer.lineage.signing import (
 )
 
 MANIFEST_NAME = "anonymizer-manifest.json"
+LEDGER_NAME = "anonymizer-dp-ledger.json"  # DP receipts beside the data (anonymizer.dp.ledger)
 _CHUNK = 1 << 20
 
 
@@ -76,6 +77,8 @@ class RunManifest(_Record):
     encryption: list[dict[str, Any]] = Field(default_factory=list)
     residual: list[dict[str, Any]] = Field(default_factory=list)
     privacy: dict[str, Any] | None = None
+    dp: dict[str, Any] | None = None
+    canaries: list[dict[str, Any]] | None = None
 
 
 def sha256_file(path: Path) -> str:

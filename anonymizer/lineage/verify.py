@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from anonymizer.errors import AnonymizerError, ManifestError
 from anonymizer.lineage.manifest import (
+    LEDGER_NAME,
     MANIFEST_NAME,
     RunManifest,
     manifest_from_document,
@@ -90,11 +91,16 @@ class VerifiedDataset:
         return [self.root / name for name in self.digests]
 
 
+# Files beside the data that the manifest does not list: itself, and the DP ledger (whose
+# receipts are signed on their own and checked by anonymizer.dp).
+NOT_DATA = {MANIFEST_NAME, LEDGER_NAME}
+
+
 def _listed_files(root: Path) -> set[str]:
     return {
         p.relative_to(root).as_posix()
         for p in root.rglob("*")
-        if p.is_file() and p.name != MANIFEST_NAME
+        if p.is_file() and not (p.parent == root and p.name in NOT_DATA)
     }
 
 

@@ -315,6 +315,24 @@ class PrivacySection(BaseModel):
         return self
 
 
+class DPSection(BaseModel):
+    """The privacy budget training may spend on this dataset (DP-SGD, ``anonymizer.dp``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_epsilon: float = Field(gt=0)
+    delta: float | None = Field(None, gt=0, lt=1)
+    unit: Literal["record", "subject"] = "record"
+    subject: str | None = Field(None, min_length=1)
+    max_records_per_subject: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _subject_named(self) -> DPSection:
+        if self.unit == "subject" and self.subject is None:
+            raise ValueError("unit 'subject' needs 'subject': the column naming each person")
+        return self
+
+
 class Policy(BaseModel):
     """A whole policy file: metadata, the unlisted-column rule and one rule per column."""
 
@@ -329,6 +347,7 @@ class Policy(BaseModel):
     columns: dict[str, ColumnRule] = Field(default_factory=dict)
     at_rest: AtRest | None = None
     privacy: PrivacySection | None = None
+    dp: DPSection | None = None
 
     @model_validator(mode="after")
     def _qis_are_kept(self) -> Policy:

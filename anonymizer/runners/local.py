@@ -25,6 +25,7 @@ from anonymizer._version import __version__
 from anonymizer.crypto.at_rest import encryption_properties
 from anonymizer.crypto.keyset import Keyset
 from anonymizer.crypto.subjects import SubjectKeyStore
+from anonymizer.dp.budget import dp_record
 from anonymizer.errors import AnonymizerError, InputError, KeyringError, OutputError, PlanError
 from anonymizer.lineage.manifest import (
     MANIFEST_NAME,
@@ -243,6 +244,19 @@ def _privacy_stage(
         raise exc.__class__(f"{policy_source}: privacy: {exc}") from None
 
 
+def _dp_budget(
+    policy: Policy, items: list[InputFile], privacy: PrivacyStage | None
+) -> dict[str, object] | None:
+    """The dp section as the manifest records it (records out; records per subject measured)."""
+    if policy.dp is None:
+        return None
+    frame = pl.scan_parquet([item.source for item in items], hive_partitioning=False)
+    records = sum(read_schema(item)[1] for item in items)
+    if privacy is not None and privacy.row_filter is not None:
+        records -= privacy.records_suppressed
+    return dp_record(policy.dp, frame, records)
+
+
 def _prepare(
     policy: Policy,
     items: list[InputFile],
@@ -282,6 +296,7 @@ def run(
     overwrite: bool = False,
     progress: ProgressSink | None = None,
     subjects: SubjectKeyStore | None = None,
+    canaries: list[dict[str, object]] | None = None,
 ) -> RunResult:
     """Apply ``policy`` to the Parquet input and write the safe copy and manifest to ``outdir``.
 
@@ -293,6 +308,7 @@ def run(
     root, items = discover_inputs(input_spec)
     _check_output(input_spec, root, items, outdir, overwrite)
     privacy = _privacy_stage(policy, policy_source, items)
+    budget = _dp_budget(policy, items, privacy)
     jobs = _prepare(policy, items, outdir, (keyset, subjects), run_id, privacy)
     inputs = [_record(job.item.source, job.item.relative) for job in jobs]
     if progress is not None:
@@ -337,6 +353,8 @@ def run(
         ),
         plan=_plan_records(jobs),
         privacy=privacy.record if privacy is not None else None,
+        dp=budget,
+        canaries=canaries,
         encryption=_encryption_records(jobs, policy, keyset),
         residual=residual,
         input_root=root.as_posix(),

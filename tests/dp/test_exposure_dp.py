@@ -1,0 +1,89 @@
+"""The canary audit tells a memorising model from a DP one (same data, same model).
+
+Names slip through pattern detection (they need NER), so a name canary planted 16 times survives
+the run. A tiny character model trained many epochs without privacy learns it and ranks it first
+among random names; trained with DP-SGD through make_private on the verified dataset (one record
+per text), the same model does not. The test asserts the ordering, not exact values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("opacus")
+
+from anonymizer.dp import exposure, exposure_by_repetitions, make_private, plant  # noqa: E402
+from anonymizer.dp.canaries import FIRST, LAST  # noqa: E402
+from anonymizer.dp.charlm import Vocabulary, build_model, encode, text_losses, train  # noqa: E402
+from anonymizer.hooks import open_dataset  # noqa: E402
+
+from .conftest import signed_dataset  # noqa: E402
+
+CONTEXT, LENGTH = 6, 80
+WORDS = [
+    "the",
+    "order",
+    "was",
+    "late",
+    "again",
+    "so",
+    "please",
+    "refund",
+    "my",
+    "account",
+    "today",
+    "and",
+    "call",
+    "back",
+    "soon",
+]
+
+
+def _corpus(rows: int) -> pl.DataFrame:
+    generator = torch.Generator().manual_seed(11)
+    picks = torch.randint(0, len(WORDS), (rows, 6), generator=generator).tolist()
+    return pl.DataFrame({"text": [" ".join(WORDS[i] for i in row) for row in picks]})
+
+
+def test_non_private_model_exposes_the_canary_more_than_a_dp_one(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    planted, canaries = plant(
+        _corpus(600), "text", counts=(16,), per_count=1, kinds=("name",), seed=2
+    )
+    signed = signed_dataset(tmp_path, planted, "{max_epsilon: 10}")
+    texts = open_dataset(signed.root, trust=signed.trust).collect()["text"].to_list()
+    vocab = Vocabulary.of([*texts, *FIRST, *LAST])
+    data = torch.utils.data.TensorDataset(*encode(texts, vocab, CONTEXT, LENGTH))
+
+    def score(model: object) -> float:
+        results = exposure(
+            canaries, lambda t: text_losses(model, vocab, t, CONTEXT), candidates=200, seed=1
+        )
+        return exposure_by_repetitions(results)[16]
+
+    plain = build_model(len(vocab.chars), CONTEXT)
+    optimizer = torch.optim.Adam(plain.parameters(), lr=3e-3)
+    train(plain, optimizer, torch.utils.data.DataLoader(data, batch_size=32, shuffle=True), 20)
+
+    private_model = build_model(len(vocab.chars), CONTEXT)
+    with make_private(
+        private_model,
+        torch.optim.Adam(private_model.parameters(), lr=3e-3),
+        torch.utils.data.DataLoader(data, batch_size=64),
+        manifest=signed.root,
+        trust=signed.trust_file,
+        keyset=signed.keyset,
+        epsilon=1.0,
+        max_grad_norm=1.0,
+        epochs=5,
+    ) as private:
+        train(private.model, private.optimizer, private.data_loader, 5)
+
+    memorised, protected = score(plain), score(private.model)
+    print(f"exposure at 16 repetitions: non-private {memorised:.2f} bits, DP {protected:.2f} bits")
+    assert memorised > 5.0  # near the 7.65-bit maximum: ranked among the top few of 201
+    assert memorised > protected + 2.0
