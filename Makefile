@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO   := demo-out
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench example-dp clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -24,8 +24,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
-	$(BIN)/ruff check anonymizer tests benchmarks fixtures
-	$(BIN)/ruff format --check anonymizer tests benchmarks fixtures
+	$(BIN)/ruff check anonymizer tests benchmarks fixtures docs/examples
+	$(BIN)/ruff format --check anonymizer tests benchmarks fixtures docs/examples
 	$(BIN)/mypy --strict anonymizer
 
 # Peer tools for the privacy benchmark live apart: pycanon pins an old typing_extensions.
@@ -37,6 +37,11 @@ $(PEERS)/.installed-stamp:
 
 bench: $(STAMP) $(PEERS)/.installed-stamp
 	$(BIN)/python -m benchmarks.run
+
+# DP-SGD on the k-anonymous Adult release, and a canary audit (CPU, about a minute together).
+example-dp: $(STAMP)
+	$(BIN)/python docs/examples/dp_adult.py
+	$(BIN)/python docs/examples/canary_audit.py
 
 clean:
 	rm -rf $(VENV) $(PEERS) $(DEMO) benchmarks/data .pytest_cache .mypy_cache .ruff_cache

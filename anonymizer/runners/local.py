@@ -28,6 +28,7 @@ from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.dp.budget import dp_record
 from anonymizer.errors import AnonymizerError, InputError, KeyringError, OutputError, PlanError
 from anonymizer.lineage.manifest import (
+    LEDGER_NAME,
     MANIFEST_NAME,
     FileRecord,
     PolicyRecord,
@@ -330,6 +331,8 @@ def run(
             subjects.save()
         # A stale manifest must never describe the new files, even if we die mid-rename.
         (outdir / MANIFEST_NAME).unlink(missing_ok=True)
+        # Receipts of the old release point at the old manifest; the new data starts a new one.
+        (outdir / LEDGER_NAME).unlink(missing_ok=True)
         for job in jobs:
             os.replace(job.tmp, job.target)
     finally:

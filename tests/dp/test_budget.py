@@ -106,3 +106,21 @@ def test_edited_forged_or_foreign_receipts_are_refused(tmp_path: Path) -> None:
     other_trusted = trusted | {k.keyid: k.public_key for k in other.trust.keys}
     with pytest.raises(LedgerError, match="belongs to another dataset"):
         spent(other.root, other_trusted)
+
+
+def test_a_new_release_over_the_old_one_drops_its_ledger(tmp_path: Path) -> None:
+    signed = signed_dataset(tmp_path, FRAME, "{max_epsilon: 4}")
+    append(signed.root, _receipt(1.0), load_keyset(signed.keyset).for_purpose("sign"))
+    args = [
+        "run",
+        "-q",
+        "--overwrite",
+        "-p",
+        str(tmp_path / "policy.yaml"),
+        "-k",
+        str(signed.keyset),
+    ]
+    assert run_cli([*args, str(tmp_path / "in.parquet"), str(signed.root)]).returncode == 0
+    assert not (signed.root / LEDGER_NAME).exists()
+    trusted = {k.keyid: k.public_key for k in signed.trust.keys}
+    assert spent(signed.root, trusted) == 0.0
