@@ -24,6 +24,7 @@ from rich.table import Table
 
 from anonymizer.crypto.keyset import generate_keyset, write_keyset
 from anonymizer.transforms.keyed import hmac_hex
+from benchmarks.detection import detection_figures
 from benchmarks.measure import Measured, copy_args, figure, measure, run_args
 from benchmarks.privacy import privacy_figures
 from fixtures.make_large import BYTES_PER_ROW_ON_DISK
@@ -189,7 +190,8 @@ def streaming_figures(sizes: list[float], repeats: int) -> dict[str, dict[str, o
 
 def main() -> None:
     """Run the groups named in ANONYMIZER_BENCH_ONLY (default all), merge into results.json."""
-    groups = os.environ.get("ANONYMIZER_BENCH_ONLY", "streaming,encryption,hmac,privacy").split(",")
+    default = "streaming,encryption,hmac,privacy,detection"
+    groups = os.environ.get("ANONYMIZER_BENCH_ONLY", default).split(",")
     sizes = [float(s) for s in os.environ.get("ANONYMIZER_BENCH_SIZES_GB", "1,4").split(",")]
     repeats = int(os.environ.get("ANONYMIZER_BENCH_REPEATS", "2"))
     values = int(os.environ.get("ANONYMIZER_BENCH_ENCRYPT_VALUES", "10000000"))
@@ -205,6 +207,8 @@ def main() -> None:
         results.update(hmac_figures())
     if "privacy" in groups:
         results.update(privacy_figures())
+    if "detection" in groups:
+        results.update(detection_figures())
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     table = Table(title="anonymizer benchmarks (ratio = ours / baseline, same run, same file)")
     for column in ("figure", "value", "unit", "baseline", "ratio"):

@@ -27,6 +27,8 @@ class PatternDetector:
     regex: str
     validator: Validator | None = None
     score: float = 0.85
+    group: int = 0  # the span is this capture group (Rust regex has no look-behind)
+    isolated: bool = False  # refuse a match that is one piece of a longer run of digit groups
 
     @property
     def compiled(self) -> re.Pattern[str]:
@@ -51,7 +53,10 @@ DETECTORS: tuple[PatternDetector, ...] = (
     ),
     PatternDetector("CREDIT_CARD", r"\b(?:\d[ \-]?){12,18}\d\b", card_ok, score=0.95),
     PatternDetector(
-        "IBAN_CODE", r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", iban_ok, 0.95
+        "IBAN_CODE",
+        r"(?i)\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b",
+        iban_ok,
+        0.95,
     ),
     PatternDetector("US_SSN", r"\b\d{3}[- ]\d{2}[- ]\d{4}\b", ssn_ok, score=0.85),
     PatternDetector(
@@ -66,10 +71,35 @@ DETECTORS: tuple[PatternDetector, ...] = (
     PatternDetector("URL", r"\b(?:https?://|www\.)[A-Za-z0-9\-._~%]+(?:/[^\s]*)?", score=0.6),
     PatternDetector(
         "PHONE_NUMBER",
-        r"(?:\+\d{1,3}[ .\-]?)?(?:\(\d{1,4}\)[ .\-]?)?\d{2,4}[ .\-]?\d{2,4}[ .\-]?\d{2,5}"
+        r"(?:(?:\+|00)\d{1,3}[ .\-]?)?(?:\(\d{1,4}\)[ .\-]?)?\d{2,5}(?:[ .\-]?\d{2,5}){1,3}"
         r"(?:\s?(?:x|ext\.?)\s?\d{1,5})?",
         phone_ok,
         score=0.75,
+        isolated=True,
+    ),
+    PatternDetector(
+        "DATE_TIME",
+        r"\b(?:19|20)\d{2}-[01]\d-[0-3]\d(?:[ T][0-2]\d:[0-5]\d(?::[0-5]\d)?)?\b",
+        score=0.9,
+    ),
+    PatternDetector("AGE", r"\b(\d{1,3})[ \-]years?[ \-]old\b", score=0.8, group=1),
+    PatternDetector("TITLE", r"\b(?:Mr|Mrs|Ms|Mx|Dr|Prof)\.", score=0.6),
+    PatternDetector("TITLE", r"\b(Miss|Sir|Dame|Mr|Mrs|Ms|Mx|Dr|Prof) [A-Z]", score=0.6, group=1),
+    PatternDetector(
+        "STREET_ADDRESS",
+        r"\b\d{1,5} (?:[A-Z][a-z]+ ){1,3}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Boulevard|"
+        r"Blvd|Court|Ct|Place|Way|Terrace|Close|Crescent|Square|Parkway|Highway)\b\.?"
+        r"|\b(?:Apt\.|Apartment|Suite|Unit) \d{1,5}\b"
+        r"|\b[A-Z][a-zäöüåéèíóúßø]+(?:katu|tie|gatan|vägen|strasse|straße|weg|gade|vej|veien|"
+        r"laan|straat|gasse) \d{1,4}\b",
+        score=0.7,
+    ),
+    # A name after an honorific; the title itself is not part of the span.
+    PatternDetector(
+        "PERSON",
+        r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame)\.? ([A-Z][a-z]+(?:[ \-][A-Z][a-z]+){0,2})\b",
+        score=0.8,
+        group=1,
     ),
 )
 
@@ -88,18 +118,32 @@ class Span:
         return source[self.start : self.end]
 
 
-def _overlaps(span: Span, kept: list[Span]) -> bool:
-    return any(span.start < k.end and k.start < span.end for k in kept)
-
-
 def resolve_overlaps(spans: Iterable[Span]) -> list[Span]:
-    """Keep the higher-scoring span of any overlap (then the longer, then the earlier)."""
-    ordered = sorted(spans, key=lambda s: (-s.score, -(s.end - s.start), s.start))
-    kept: list[Span] = []
-    for span in ordered:
-        if not _overlaps(span, kept):
-            kept.append(span)
-    return sorted(kept, key=lambda s: s.start)
+    """Merge overlapping findings into one span covering them all (nothing of either leaks),
+    typed and scored as the strongest of them (then the longer, then the earlier)."""
+    merged: list[tuple[int, int, list[Span]]] = []
+    for span in sorted(spans, key=lambda s: (s.start, -s.end)):
+        if merged and span.start < merged[-1][1]:
+            start, end, members = merged[-1]
+            merged[-1] = (start, max(end, span.end), [*members, span])
+        else:
+            merged.append((span.start, span.end, [span]))
+    out = []
+    for start, end, members in merged:
+        best = min(members, key=lambda s: (-s.score, -(s.end - s.start), s.start))
+        out.append(Span(start, end, best.entity, best.score))
+    return out
+
+
+_GROUP_BEFORE = re.compile(r"\d[ .\-]$")
+_GROUP_AFTER = re.compile(r"^[ .\-]\d")
+
+
+def _in_digit_run(text: str, start: int, end: int) -> bool:
+    """Whether digit groups continue right before or after [start, end)."""
+    return bool(_GROUP_BEFORE.search(text[max(0, start - 2) : start])) or bool(
+        _GROUP_AFTER.match(text[end : end + 2])
+    )
 
 
 def spans_in(text: str, detectors: Iterable[PatternDetector] = DETECTORS) -> list[Span]:
@@ -107,9 +151,12 @@ def spans_in(text: str, detectors: Iterable[PatternDetector] = DETECTORS) -> lis
     found = []
     for detector in detectors:
         for match in detector.compiled.finditer(text):
-            value = match.group(0)
+            value = match.group(detector.group)
+            if detector.isolated and _in_digit_run(text, *match.span()):
+                continue
             if detector.validator is None or detector.validator(value):
-                found.append(Span(match.start(), match.end(), detector.entity, detector.score))
+                start, end = match.span(detector.group)
+                found.append(Span(start, end, detector.entity, detector.score))
     return resolve_overlaps(found)
 
 

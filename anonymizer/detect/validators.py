@@ -30,6 +30,7 @@ _CARD_BRANDS: tuple[tuple[str, tuple[int, ...]], ...] = (
     (r"3[47]", (15,)),  # American Express
     (r"6(?:011|5|4[4-9])", (16, 17, 18, 19)),  # Discover
     (r"35", (16, 17, 18, 19)),  # JCB
+    (r"2131|1800", (15,)),  # JCB, 15-digit
     (r"3(?:0[0-5]|[689])", (14, 15, 16, 17, 18, 19)),  # Diners Club
 )
 
@@ -62,13 +63,40 @@ def ssn_ok(text: str) -> bool:
     return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
 
 
+# (+1|1|001 and a separator, optional) NXX NXX XXXX, grouped 3-3-4 as people write them.
+_NANP_SHAPE = re.compile(r"^(?:(?:\+1|1)[ .\-]?)?\(?\d{3}\)?[ .\-]?\d{3}[ .\-]\d{4}(?:\D|$)")
+
+
+# Regions tried, after the default one, for national numbers (those starting with a 0).
+PHONE_REGIONS = ("GB", "DE", "FR", "IT", "ES", "NL", "BE", "CH", "SE", "FI", "AU", "IN", "BR")
+
+
 def phone_ok(text: str, region: str = "US") -> bool:
-    """A number ``phonenumbers`` accepts as possible and valid (international or ``region``)."""
-    try:
-        parsed = phonenumbers.parse(text, None if text.strip().startswith("+") else region)
-    except phonenumbers.NumberParseException:
+    """A number ``phonenumbers`` accepts as valid (in ``region`` or a common one), or NANP-shaped.
+
+    ``00`` is read as the international prefix. A North American number whose area code and
+    exchange both start with 2-9 is accepted even when its area code is unassigned: missing a
+    phone number leaks it, and made-up numbers in real text still reach real people.
+    """
+    number = "+" + text.strip()[2:] if text.strip().startswith("00") else text
+    international = number.strip().startswith("+")
+    parsed = None
+    # National numbers elsewhere start with the trunk prefix 0; without it, only ``region``.
+    trunk = number.strip().lstrip("(").startswith("0")
+    regions = (None,) if international else (region, *(PHONE_REGIONS if trunk else ()))
+    for where in regions:
+        try:
+            candidate = phonenumbers.parse(number, where)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(candidate):
+            return True
+        parsed = parsed or candidate
+    if parsed is None or not phonenumbers.is_possible_number(parsed):
         return False
-    return phonenumbers.is_possible_number(parsed) and phonenumbers.is_valid_number(parsed)
+    national = str(parsed.national_number)
+    shaped = _NANP_SHAPE.match(number.strip()) is not None
+    return shaped and parsed.country_code == 1 and national[0] > "1" < national[3]
 
 
 def ip_ok(text: str) -> bool:

@@ -9,9 +9,10 @@ import polars as pl
 
 from anonymizer.crypto.keyset import Keyset
 from anonymizer.crypto.subjects import SubjectKeyStore
+from anonymizer.detect.entities import detection_record, resolve_ner
 from anonymizer.errors import SchemaMismatchError
 from anonymizer.policy.load import policy_digest
-from anonymizer.policy.models import ColumnRule, DropRule, KeepRule, Policy
+from anonymizer.policy.models import ColumnRule, DetectRule, DropRule, KeepRule, Policy
 from anonymizer.privacy.stage import PRIVACY_VERSION, PrivacyStage
 from anonymizer.transforms import BuildContext, TransformSpec, get_transform
 from anonymizer.transforms.base import CipherLedger
@@ -28,6 +29,7 @@ class PlanStep:
     expression: pl.Expr | None
     listed: bool
     privacy: dict[str, Any] | None = None
+    detectors: dict[str, Any] | None = None
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready record of the step; key ids only, never key material."""
@@ -41,6 +43,8 @@ class PlanStep:
                 "source": "privacy",
             }
         params = self.rule.model_dump(mode="json", exclude={"action"})
+        if self.detectors is not None:
+            params["detectors"] = self.detectors
         return {
             "column": self.column,
             "action": self.rule.action,
@@ -183,7 +187,12 @@ def compile_plan(
             expression = transform.expression(rule, ctx)
             purpose = transform.key_purpose(rule)
             key_id = ctx.key(purpose, rule.action).key_id if purpose is not None else None
-            steps[column] = PlanStep(column, rule, transform.spec, key_id, expression, listed)
+            detectors = (
+                detection_record(resolve_ner(rule.ner)) if isinstance(rule, DetectRule) else None
+            )
+            steps[column] = PlanStep(
+                column, rule, transform.spec, key_id, expression, listed, None, detectors
+            )
         return steps[column]
 
     ordered = tuple(step_for(column) for column in schema.names())

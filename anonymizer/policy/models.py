@@ -161,10 +161,13 @@ class DetectRule(_Rule):
     ``replace`` writes ``<TYPE>`` (or ``<TYPE_n>``, numbered consistently within one value when
     ``numbered``); ``mask`` stars it out; ``hash_token`` writes a keyed token; ``surrogate`` a
     consistent fake of the same kind (types without a surrogate kind fall back to a token).
+    ``ner``: ``auto`` (the installed default spaCy model, else patterns only, with a warning),
+    ``none``, or the name of an installed spaCy model.
     """
 
     action: Literal["detect"]
     operators: dict[str, TextOperator] = Field(default_factory=dict)
+    ner: str = Field("auto", min_length=1)
     default: TextOperator = "replace"
     numbered: bool = False
     key: str = Field("tokenize", min_length=1)

@@ -15,6 +15,7 @@ from rich.progress import (
 from rich.table import Table
 
 from anonymizer.detect.classify import ColumnClass
+from anonymizer.detect.entities import NO_NER_WARNING
 from anonymizer.policy.models import RULE_MODELS
 from anonymizer.privacy.risk import RiskReport
 from anonymizer.runners.local import RunResult
@@ -120,6 +121,8 @@ def print_run_summary(console: Console, result: RunResult) -> None:
     )
     if manifest.privacy is not None:
         console.print(privacy_line(manifest.privacy))
+    if any(s["params"].get("detectors", {}).get("ner") == "none" for s in manifest.plan):
+        console.print(f"warning: {NO_NER_WARNING}", markup=False, highlight=False)
     out_dir = result.manifest_path.parent
     for record in manifest.outputs:
         console.print(f"safe data: {out_dir / record.path}")

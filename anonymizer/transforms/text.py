@@ -1,10 +1,11 @@
 """detect: transform PII inside free text, span by span, with per-entity operators.
 
 Per batch: rows that no pattern can match are passed through natively untouched; the others are
-searched in Python for spans (validators on candidates only). Keyed replacements (tokens,
-surrogates) for all spans of the batch are computed together by the same native expressions the
-column transforms use (one HMAC per distinct finding; fakes are the first draw of the same
-templates, tokens read `<TYPE:16 hex>`).
+searched in Python for spans (validators on candidates only). With an NER model (``ner``),
+names, places and organisations are found too, each distinct text analysed once. Keyed
+replacements (tokens, surrogates) for all spans of the batch are computed together by the same
+native expressions the column transforms use (one HMAC per distinct finding; fakes are the first
+draw of the same templates, tokens read `<TYPE:16 hex>`).
 Overlapping findings: the higher-scoring span wins, then the longer, then the earlier.
 """
 
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from anonymizer.detect.patterns import Span, detect_texts
+from anonymizer.detect.entities import find_spans, resolve_ner
+from anonymizer.detect.patterns import Span
 from anonymizer.policy.models import DetectRule
 from anonymizer.transforms.base import BuildContext, Transform, TransformSpec, is_text, need
 from anonymizer.transforms.keyed import hmac_hex
@@ -24,6 +26,7 @@ SURROGATE_KINDS = {
     "US_SSN": "ssn",
     "PERSON": "name",
     "LOCATION": "city",
+    "ORGANIZATION": "company",
 }
 
 
@@ -45,6 +48,7 @@ class DetectText(Transform[DetectRule]):
     def expression(self, rule: DetectRule, ctx: BuildContext) -> pl.Expr:
         """An elementwise batch function over the column."""
         operators = {**dict.fromkeys(SURROGATE_KINDS, rule.default), **rule.operators}
+        model = resolve_ner(rule.ner)
         keyed = {rule.default, *operators.values()} & {"hash_token", "surrogate"}
         token_key = ctx.key(rule.key, "detect") if keyed else None
         fake_key = ctx.key(rule.surrogate_key, "detect") if "surrogate" in keyed else None
@@ -94,7 +98,7 @@ class DetectText(Transform[DetectRule]):
 
         def scrub(series: pl.Series) -> pl.Series:
             texts = series.to_list()
-            all_spans = detect_texts(series)
+            all_spans = find_spans(series, model)
             needed = sorted(
                 {
                     (s.entity, s.text(t))

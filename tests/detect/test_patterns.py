@@ -55,13 +55,19 @@ def test_validators() -> None:
     assert ip_ok("::1") and not ip_ok("256.1.1.1")
 
 
-def test_overlaps_keep_the_stronger_span() -> None:
+def test_overlaps_merge_into_one_span_typed_by_the_stronger() -> None:
     spans = [
         Span(0, 10, "PHONE_NUMBER", 0.75),
         Span(0, 19, "CREDIT_CARD", 0.95),
         Span(25, 30, "URL", 0.6),
+        Span(40, 50, "PERSON", 0.8),  # "Iain Franklin" after an honorific
+        Span(45, 50, "PERSON", 0.85),  # the model found only "Franklin"
     ]
-    assert [s.entity for s in resolve_overlaps(spans)] == ["CREDIT_CARD", "URL"]
+    assert resolve_overlaps(spans) == [
+        Span(0, 19, "CREDIT_CARD", 0.95),
+        Span(25, 30, "URL", 0.6),
+        Span(40, 50, "PERSON", 0.85),
+    ]
 
 
 def test_detect_texts_routes_and_keeps_order() -> None:

