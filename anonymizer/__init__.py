@@ -5,8 +5,10 @@ from anonymizer.api import anonymize_frame, anonymize_lazy, anonymize_table, pla
 from anonymizer.crypto.decrypt import decrypt_file, decrypt_frame
 from anonymizer.crypto.field import FieldDecryptor, FieldEncryptor
 from anonymizer.crypto.keyset import Keyset, generate_keyset, load_keyset, write_keyset
+from anonymizer.detect.entities import detect_entities
 from anonymizer.errors import (
     AnonymizerError,
+    BudgetExceededError,
     DecryptionError,
     InputError,
     KeyringError,
@@ -22,6 +24,7 @@ from anonymizer.policy.models import Policy
 
 __all__ = [
     "AnonymizerError",
+    "BudgetExceededError",
     "DecryptionError",
     "FieldDecryptor",
     "FieldEncryptor",
@@ -41,6 +44,7 @@ __all__ = [
     "anonymize_table",
     "decrypt_file",
     "decrypt_frame",
+    "detect_entities",
     "generate_keyset",
     "load_keyset",
     "load_policy",

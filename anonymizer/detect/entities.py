@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from anonymizer.detect.ner import DEFAULT_MODEL, NerModel, load_ner, ner_spans
 from anonymizer.detect.patterns import DETECTORS, Span, detect_texts, resolve_overlaps
+from anonymizer.detect.presidio import UserRecognizers
 from anonymizer.errors import PlanError
+from anonymizer.policy.models import DetectRule
 
 PATTERNS_VERSION = "1"
 NO_NER_WARNING = (
@@ -36,31 +39,48 @@ def resolve_ner(choice: str = "auto") -> NerModel | None:
     return model
 
 
-def detection_record(model: NerModel | None) -> dict[str, Any]:
-    """What ran: the pattern detectors' version and the NER model (or ``none``)."""
-    return {
-        "patterns": {"version": PATTERNS_VERSION, "entities": sorted(d.entity for d in DETECTORS)},
+def detection_record(model: NerModel | None, user: UserRecognizers | None = None) -> dict[str, Any]:
+    """What ran: the pattern detectors' version, the NER model (or ``none``), user recognizers."""
+    record: dict[str, Any] = {
+        "patterns": {
+            "version": PATTERNS_VERSION,
+            "entities": sorted({d.entity for d in DETECTORS}),
+        },
         "ner": model.record() if model is not None else "none",
     }
+    if user is not None and user.recognizers:
+        record["presidio_recognizers"] = sorted(r.name for r in user.recognizers)
+    return record
+
+
+def user_recognizers(rule: DetectRule) -> UserRecognizers | None:
+    """The rule's Presidio configuration, if it names any."""
+    if rule.recognizers is None and not rule.deny_lists and not rule.allow_list:
+        return None
+    path = Path(rule.recognizers) if rule.recognizers is not None else None
+    return UserRecognizers.build(path, rule.deny_lists, rule.allow_list)
 
 
 def find_spans(
     texts: pl.Series | Sequence[str | None],
     model: NerModel | None,
     entities: Iterable[str] | None = None,
+    user: UserRecognizers | None = None,
 ) -> list[list[Span]]:
-    """Pattern and NER spans per text, overlaps resolved (higher score, longer, earlier)."""
+    """Pattern, NER and user-recognizer spans per text; overlapping findings merged."""
     series = texts if isinstance(texts, pl.Series) else pl.Series(list(texts), dtype=pl.String)
     wanted = set(entities) if entities is not None else None
     detectors = [d for d in DETECTORS if wanted is None or d.entity in wanted]
     pattern_spans = detect_texts(series, detectors) if detectors else [[] for _ in series]
-    if model is None:
-        return pattern_spans
-    named = ner_spans(model, series.cast(pl.String).to_list())
-    return [
-        resolve_overlaps([*p, *(s for s in n if wanted is None or s.entity in wanted)])
+    values = series.cast(pl.String).to_list()
+    named = ner_spans(model, values) if model is not None else [[] for _ in values]
+    found = [
+        [*p, *(s for s in n if wanted is None or s.entity in wanted)]
         for p, n in zip(pattern_spans, named, strict=True)
     ]
+    if user is not None and user.active:
+        found = [user.apply(t, f) if t else f for t, f in zip(values, found, strict=True)]
+    return [resolve_overlaps(f) for f in found]
 
 
 def detect_entities(

@@ -9,7 +9,7 @@ import polars as pl
 
 from anonymizer.crypto.keyset import Keyset
 from anonymizer.crypto.subjects import SubjectKeyStore
-from anonymizer.detect.entities import detection_record, resolve_ner
+from anonymizer.detect.entities import detection_record, resolve_ner, user_recognizers
 from anonymizer.errors import SchemaMismatchError
 from anonymizer.policy.load import policy_digest
 from anonymizer.policy.models import ColumnRule, DetectRule, DropRule, KeepRule, Policy
@@ -188,7 +188,9 @@ def compile_plan(
             purpose = transform.key_purpose(rule)
             key_id = ctx.key(purpose, rule.action).key_id if purpose is not None else None
             detectors = (
-                detection_record(resolve_ner(rule.ner)) if isinstance(rule, DetectRule) else None
+                detection_record(resolve_ner(rule.ner), user_recognizers(rule))
+                if isinstance(rule, DetectRule)
+                else None
             )
             steps[column] = PlanStep(
                 column, rule, transform.spec, key_id, expression, listed, None, detectors

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from anonymizer.detect.entities import find_spans, resolve_ner
+from anonymizer.detect.entities import find_spans, resolve_ner, user_recognizers
 from anonymizer.detect.patterns import Span
 from anonymizer.policy.models import DetectRule
 from anonymizer.transforms.base import BuildContext, Transform, TransformSpec, is_text, need
@@ -49,6 +49,7 @@ class DetectText(Transform[DetectRule]):
         """An elementwise batch function over the column."""
         operators = {**dict.fromkeys(SURROGATE_KINDS, rule.default), **rule.operators}
         model = resolve_ner(rule.ner)
+        user = user_recognizers(rule)
         keyed = {rule.default, *operators.values()} & {"hash_token", "surrogate"}
         token_key = ctx.key(rule.key, "detect") if keyed else None
         fake_key = ctx.key(rule.surrogate_key, "detect") if "surrogate" in keyed else None
@@ -98,7 +99,7 @@ class DetectText(Transform[DetectRule]):
 
         def scrub(series: pl.Series) -> pl.Series:
             texts = series.to_list()
-            all_spans = find_spans(series, model)
+            all_spans = find_spans(series, model, user=user)
             needed = sorted(
                 {
                     (s.entity, s.text(t))

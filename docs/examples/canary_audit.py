@@ -3,7 +3,8 @@
 1. Plant canaries (fake SSNs, cards, e-mails, names at 1, 4 and 16 repetitions) in raw support
    notes; reserve a third of the notes as non-members.
 2. Anonymise (pattern detection in text) and count surviving canaries: the detectors' recall.
-   SSNs, cards and e-mails are caught; names need NER, so they survive — the case DP must cover.
+   SSNs, cards and e-mails are caught; names need NER, which this policy switches off (as on a
+   machine without the model), so they survive — the case DP must cover.
 3. Train a tiny character model on the released member notes, plainly for many epochs and with
    DP-SGD (ε = 1), and report canary exposure per repetition count and a loss-threshold
    membership-inference attack's TPR at FPR 1e-2 on members vs the reserved non-members.
@@ -69,7 +70,7 @@ dataset: support-notes
 unlisted_columns: error
 columns:
   note_id: keep
-  notes: {action: detect, default: replace}
+  notes: {action: detect, default: replace, ner: none}  # as without the NER model
 dp:
   max_epsilon: 4
 """

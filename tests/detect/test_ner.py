@@ -130,3 +130,17 @@ def test_fixture_notes_keep_no_email_phone_or_ssn_and_few_names() -> None:
     assert leaks["email"] == leaks["ssn"] == 0
     assert leaks["phone"] <= 1  # one ten-digit number written without separators
     assert leaks["name"] <= 50  # of ~2,500 names: the small spaCy model misses under 2 %
+
+
+def test_names_and_places_get_consistent_surrogates(keyset: object) -> None:
+    policy = parse_policy(
+        "name: t\ncolumns:\n  notes: {action: detect, operators: {PERSON: surrogate, "
+        "LOCATION: surrogate}}\n"
+    )
+    texts = ["John Smith flew to Paris.", "Then John Smith flew to Paris again."]
+    frame = pl.DataFrame({"notes": texts})
+    out = compile_plan(policy, frame.schema, keyset).apply(frame.lazy()).collect()["notes"]  # type: ignore[arg-type]
+    first, second = out.to_list()
+    assert "John Smith" not in first and "Paris" not in first
+    fake_name = first.split(" flew")[0]
+    assert fake_name and fake_name in second  # the same person gets the same fake
