@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -22,6 +23,18 @@ class Signed:
     @property
     def trust(self) -> TrustPolicy:
         return load_trust(self.trust_file)
+
+    def training(self, epsilon: float, epochs: int, **extra: Any) -> dict[str, Any]:
+        """make_private's keyword arguments for this dataset."""
+        return {
+            "manifest": self.root,
+            "trust": self.trust_file,
+            "keyset": self.keyset,
+            "epsilon": epsilon,
+            "max_grad_norm": 1.0,
+            "epochs": epochs,
+            **extra,
+        }
 
 
 def signed_dataset(tmp: Path, frame: pl.DataFrame, dp_yaml: str | None) -> Signed:

@@ -74,12 +74,7 @@ def test_non_private_model_exposes_the_canary_more_than_a_dp_one(tmp_path: Path)
         private_model,
         torch.optim.Adam(private_model.parameters(), lr=3e-3),
         torch.utils.data.DataLoader(data, batch_size=64),
-        manifest=signed.root,
-        trust=signed.trust_file,
-        keyset=signed.keyset,
-        epsilon=1.0,
-        max_grad_norm=1.0,
-        epochs=5,
+        **signed.training(1.0, 5),
     ) as private:
         train(private.model, private.optimizer, private.data_loader, 5)
 

@@ -49,13 +49,7 @@ def _train(signed: Signed, epsilon: float, **extra: object) -> dict[str, object]
         model,
         optimizer,
         loader,
-        manifest=signed.root,
-        trust=signed.trust_file,
-        keyset=signed.keyset,
-        epsilon=epsilon,
-        max_grad_norm=1.0,
-        epochs=2,
-        **extra,  # type: ignore[arg-type]
+        **signed.training(epsilon, 2, **extra),
     ) as private:
         train(private.model, private.optimizer, private.data_loader, 2)
     assert private.receipt is not None
@@ -98,24 +92,14 @@ def test_loader_must_not_hold_more_than_the_verified_records(signed: Signed) -> 
             model,
             optimizer,
             padded,
-            manifest=signed.root,
-            trust=signed.trust_file,
-            keyset=signed.keyset,
-            epsilon=1.0,
-            max_grad_norm=1.0,
-            epochs=1,
+            **signed.training(1.0, 1),
         )
     split = torch.utils.data.DataLoader(torch.utils.data.Subset(data, range(300)), batch_size=50)
     with make_private(
         model,
         optimizer,
         split,
-        manifest=signed.root,
-        trust=signed.trust_file,
-        keyset=signed.keyset,
-        epsilon=1.0,
-        max_grad_norm=1.0,
-        epochs=1,
+        **signed.training(1.0, 1),
     ) as private:
         train(private.model, private.optimizer, private.data_loader, 1)
     assert private.receipt is not None and private.receipt["records_trained"] == 300
@@ -144,12 +128,7 @@ def test_needs_a_sign_key_and_a_budget(signed: Signed, tmp_path: Path) -> None:
             model,
             optimizer,
             loader,
-            manifest=no_budget.root,
-            trust=no_budget.trust_file,
-            keyset=no_budget.keyset,
-            epsilon=1.0,
-            max_grad_norm=1.0,
-            epochs=1,
+            **no_budget.training(1.0, 1),
         )
     with pytest.raises(PlanError, match="unknown accountant"):
         _train(signed, 1.0, accountant="nope")

@@ -8,6 +8,17 @@ ROOT = Path(__file__).resolve().parents[2]
 ADULT = ROOT / "fixtures" / "adult" / "adult.csv"
 REFERENCE = ROOT / "fixtures" / "adult" / "reference_optima.csv"
 HIERARCHIES = ROOT / "rules" / "hierarchies" / "adult"
+# Adult's columns without the salary class (the usual training target).
+QIS8 = [
+    "sex",
+    "age",
+    "race",
+    "marital-status",
+    "education",
+    "native-country",
+    "workclass",
+    "occupation",
+]
 
 
 def adult_hierarchies(columns: list[str]) -> dict[str, Path]:

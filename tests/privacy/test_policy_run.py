@@ -14,19 +14,10 @@ from anonymizer.lineage.verify import VerificationError, load_trust, verify_data
 from anonymizer.policy.load import parse_policy
 from tests.conftest import ROOT, run_cli
 
-from .conftest import ADULT
+from .conftest import ADULT, QIS8
 
 POLICY = ROOT / "rules" / "adult-k5.yaml"
-QIS = [
-    "sex",
-    "age",
-    "race",
-    "marital-status",
-    "education",
-    "native-country",
-    "workclass",
-    "occupation",
-]
+QIS = QIS8
 
 
 @pytest.fixture(scope="module")
