@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from anonymizer.detect.names import first_names
 from anonymizer.detect.ner import DEFAULT_MODEL, NerModel, load_ner, ner_spans
 from anonymizer.detect.patterns import DETECTORS, Span, detect_texts, resolve_overlaps
 from anonymizer.detect.presidio import UserRecognizers
@@ -45,6 +46,7 @@ def detection_record(model: NerModel | None, user: UserRecognizers | None = None
         "patterns": {
             "version": PATTERNS_VERSION,
             "entities": sorted({d.entity for d in DETECTORS}),
+            "first_names": len(first_names()),
         },
         "ner": model.record() if model is not None else "none",
     }
@@ -71,7 +73,10 @@ def find_spans(
     series = texts if isinstance(texts, pl.Series) else pl.Series(list(texts), dtype=pl.String)
     wanted = set(entities) if entities is not None else None
     detectors = [d for d in DETECTORS if wanted is None or d.entity in wanted]
-    pattern_spans = detect_texts(series, detectors) if detectors else [[] for _ in series]
+    names = wanted is None or "PERSON" in wanted
+    pattern_spans = (
+        detect_texts(series, detectors, names=names) if detectors or names else [[] for _ in series]
+    )
     values = series.cast(pl.String).to_list()
     named = ner_spans(model, values) if model is not None else [[] for _ in values]
     found = [

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from anonymizer.detect.names import PREFILTER as NAME_PREFILTER
+from anonymizer.detect.names import SCORE as NAME_SCORE
+from anonymizer.detect.names import name_spans
 from anonymizer.detect.validators import card_ok, iban_ok, ip_ok, phone_ok, ssn_ok
 
 Validator = Callable[[str], bool]
@@ -146,9 +149,11 @@ def _in_digit_run(text: str, start: int, end: int) -> bool:
     )
 
 
-def spans_in(text: str, detectors: Iterable[PatternDetector] = DETECTORS) -> list[Span]:
-    """Every validated finding in one text, overlaps resolved."""
-    found = []
+def spans_in(
+    text: str, detectors: Iterable[PatternDetector] = DETECTORS, *, names: bool = True
+) -> list[Span]:
+    """Every validated finding in one text (and gazetteer names), overlaps resolved."""
+    found = [Span(a, b, "PERSON", NAME_SCORE) for a, b in name_spans(text)] if names else []
     for detector in detectors:
         for match in detector.compiled.finditer(text):
             value = match.group(detector.group)
@@ -161,17 +166,16 @@ def spans_in(text: str, detectors: Iterable[PatternDetector] = DETECTORS) -> lis
 
 
 def detect_texts(
-    texts: pl.Series, detectors: Iterable[PatternDetector] = DETECTORS
+    texts: pl.Series, detectors: Iterable[PatternDetector] = DETECTORS, *, names: bool = True
 ) -> list[list[Span]]:
     """Spans per text. Rows no pattern can match are skipped natively, before any Python runs."""
     chosen = list(detectors)
-    any_match = pl.any_horizontal(
-        [pl.col("t").str.contains(d.regex).fill_null(False) for d in chosen]
-    )
+    regexes = [d.regex for d in chosen] + ([NAME_PREFILTER] if names else [])
+    any_match = pl.any_horizontal([pl.col("t").str.contains(r).fill_null(False) for r in regexes])
     mask = pl.DataFrame({"t": texts.cast(pl.String)}).select(any_match).to_series()
     values = texts.cast(pl.String).to_list()
     return [
-        spans_in(value, chosen) if hit and value is not None else []
+        spans_in(value, chosen, names=names) if hit and value is not None else []
         for value, hit in zip(values, mask.to_list(), strict=True)
     ]
 

@@ -76,3 +76,14 @@ def test_detect_texts_routes_and_keeps_order() -> None:
     assert spans[0] == [] and spans[1] == []
     assert [s.entity for s in spans[2]] == ["EMAIL_ADDRESS"]
     assert [s.entity for s in spans[3]] == ["EMAIL_ADDRESS", "IP_ADDRESS"]
+
+
+def test_gazetteer_names_need_a_known_first_name_and_a_capitalised_surname() -> None:
+    from anonymizer.detect.names import first_names, name_spans
+
+    assert len(first_names()) > 10_000  # Faker's first names across its locales
+    text = "Customer Terence Skinner called; Ashleigh Jones-Baxter too. Customer Service said no."
+    assert [text[a:b] for a, b in name_spans(text)] == ["Terence Skinner", "Ashleigh Jones-Baxter"]
+    assert name_spans("terence skinner called") == []  # not capitalised
+    assert name_spans("Terence called") == []  # a first name alone is not enough
+    assert name_spans("Alice J. Smith") == [(0, 14)]  # a middle initial joins
