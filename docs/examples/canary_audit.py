@@ -3,8 +3,9 @@
 1. Plant canaries (fake SSNs, cards, e-mails, names at 1, 4 and 16 repetitions) in raw support
    notes; reserve a third of the notes as non-members.
 2. Anonymise (pattern detection in text) and count surviving canaries: the detectors' recall.
-   SSNs, cards and e-mails are caught; names need NER, which this policy switches off (as on a
-   machine without the model), so they survive — the case DP must cover.
+   SSNs, cards and e-mails are caught; names are caught when the first-name gazetteer knows the
+   first name, and NER is switched off here (as on a machine without the model), so some survive
+   — the case DP must cover.
 3. Train a tiny character model on the released member notes, plainly for many epochs and with
    DP-SGD (ε = 1), and report canary exposure per repetition count and a loss-threshold
    membership-inference attack's TPR at FPR 1e-2 on members vs the reserved non-members.
