@@ -80,6 +80,14 @@ DETECTORS: tuple[PatternDetector, ...] = (
         score=0.75,
         isolated=True,
     ),
+    # Ten digits written without separators count as a phone number only next to a word that
+    # says so ("phone", "call", …): on their own they are as likely an id or an amount.
+    PatternDetector(
+        "PHONE_NUMBER",
+        r"(?i)\b(?:phone|call|tel|telephone|mobile|cell|fax|contact)\b[^0-9\n]{0,24}\b([2-9]\d{2}[2-9]\d{6})\b",
+        score=0.7,
+        group=1,
+    ),
     PatternDetector(
         "DATE_TIME",
         r"\b(?:19|20)\d{2}-[01]\d-[0-3]\d(?:[ T][0-2]\d:[0-5]\d(?::[0-5]\d)?)?\b",

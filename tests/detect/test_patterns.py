@@ -23,6 +23,7 @@ POSITIVES = [
     ("see https://example.org/a?b=1 now", "URL", "https://example.org/a?b=1"),
     ("ring +44 20 7946 0958 after 5", "PHONE_NUMBER", "+44 20 7946 0958"),
     ("call (415) 555-2671 now", "PHONE_NUMBER", "(415) 555-2671"),
+    ("reach her by phone at 3593603685.", "PHONE_NUMBER", "3593603685"),
 ]
 
 NEGATIVES = [
@@ -31,6 +32,7 @@ NEGATIVES = [
     "ssn 666-12-3456 and 900-12-3456 and 123-00-4567",  # never-issued ranges
     "version 999.1.1.1 of the public licence",  # not an IP; 'lic' inside 'public' is not context
     "quantity 12345 shipped on 2021",
+    "invoice 3593603685 paid in full",  # ten digits, but nothing says it is a phone
     "",
 ]
 
