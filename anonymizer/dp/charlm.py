@@ -10,6 +10,7 @@ character.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,17 @@ from anonymizer.errors import PlanError
 
 PAD = "\x00"
 IGNORE = -100
+FILLER_WORDS = (
+    "the", "order", "was", "late", "again", "so", "please", "refund", "my", "account", "today",
+    "and", "call", "back", "soon", "customer", "asked", "about", "delivery", "invoice", "billing",
+    "address", "update",
+)  # fmt: skip
+
+
+def filler_texts(rows: int, words_per_text: int = 6, seed: int = 0) -> list[str]:
+    """Reproducible filler sentences (customer-support words), a corpus to plant canaries in."""
+    rng = random.Random(seed)  # noqa: S311 - filler text, not secrets
+    return [" ".join(rng.choices(FILLER_WORDS, k=words_per_text)) for _ in range(rows)]
 
 
 def _torch() -> Any:

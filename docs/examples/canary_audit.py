@@ -33,38 +33,20 @@ from anonymizer.dp import (
     survival,
 )
 from anonymizer.dp.canaries import FIRST, LAST
-from anonymizer.dp.charlm import Vocabulary, build_model, encode, text_losses, train
+from anonymizer.dp.charlm import (
+    Vocabulary,
+    build_model,
+    encode,
+    filler_texts,
+    text_losses,
+    train,
+)
 from anonymizer.hooks import open_dataset
 from anonymizer.lineage.signing import public_key_of
 from anonymizer.policy.load import parse_policy
 from anonymizer.runners import local
 
 CONTEXT, LENGTH = 6, 96
-WORDS = (
-    "the",
-    "order",
-    "was",
-    "late",
-    "again",
-    "so",
-    "please",
-    "refund",
-    "my",
-    "account",
-    "today",
-    "and",
-    "call",
-    "back",
-    "soon",
-    "customer",
-    "asked",
-    "about",
-    "delivery",
-    "invoice",
-    "billing",
-    "address",
-    "update",
-)
 POLICY = """
 name: support-notes
 dataset: support-notes
@@ -79,10 +61,7 @@ dp:
 
 def notes(rows: int) -> pl.DataFrame:
     """Filler support notes, reproducible."""
-    generator = torch.Generator().manual_seed(3)
-    picks = torch.randint(0, len(WORDS), (rows, 7), generator=generator).tolist()
-    text = [" ".join(WORDS[i] for i in row) for row in picks]
-    return pl.DataFrame({"note_id": list(range(rows)), "notes": text})
+    return pl.DataFrame({"note_id": list(range(rows)), "notes": filler_texts(rows, 7, seed=3)})
 
 
 def main() -> None:

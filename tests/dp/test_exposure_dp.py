@@ -1,9 +1,10 @@
 """The canary audit tells a memorising model from a DP one (same data, same model).
 
-Names slip through pattern detection (they need NER), so a name canary planted 16 times survives
-the run. A tiny character model trained many epochs without privacy learns it and ranks it first
-among random names; trained with DP-SGD through make_private on the verified dataset (one record
-per text), the same model does not. The test asserts the ordering, not exact values.
+A name canary is planted 16 times in text the policy keeps as is (names are what most often
+slips through detection). A tiny character model trained many epochs without privacy learns it
+and ranks it first among random names; trained with DP-SGD through make_private on the verified
+dataset (one record per text), the same model does not. The test asserts the ordering, not exact
+values.
 """
 
 from __future__ import annotations
@@ -18,41 +19,30 @@ pytest.importorskip("opacus")
 
 from anonymizer.dp import exposure, exposure_by_repetitions, make_private, plant  # noqa: E402
 from anonymizer.dp.canaries import FIRST, LAST  # noqa: E402
-from anonymizer.dp.charlm import Vocabulary, build_model, encode, text_losses, train  # noqa: E402
+from anonymizer.dp.charlm import (  # noqa: E402
+    Vocabulary,
+    build_model,
+    encode,
+    filler_texts,
+    text_losses,
+    train,
+)
 from anonymizer.hooks import open_dataset  # noqa: E402
 
 from .conftest import signed_dataset  # noqa: E402
 
 CONTEXT, LENGTH = 6, 80
-WORDS = [
-    "the",
-    "order",
-    "was",
-    "late",
-    "again",
-    "so",
-    "please",
-    "refund",
-    "my",
-    "account",
-    "today",
-    "and",
-    "call",
-    "back",
-    "soon",
-]
-
-
-def _corpus(rows: int) -> pl.DataFrame:
-    generator = torch.Generator().manual_seed(11)
-    picks = torch.randint(0, len(WORDS), (rows, 6), generator=generator).tolist()
-    return pl.DataFrame({"text": [" ".join(WORDS[i] for i in row) for row in picks]})
 
 
 def test_non_private_model_exposes_the_canary_more_than_a_dp_one(tmp_path: Path) -> None:
     torch.manual_seed(0)
     planted, canaries = plant(
-        _corpus(600), "text", counts=(16,), per_count=1, kinds=("name",), seed=2
+        pl.DataFrame({"text": filler_texts(600, seed=11)}),
+        "text",
+        counts=(16,),
+        per_count=1,
+        kinds=("name",),
+        seed=2,
     )
     signed = signed_dataset(tmp_path, planted, "{max_epsilon: 10}")
     texts = open_dataset(signed.root, trust=signed.trust).collect()["text"].to_list()
