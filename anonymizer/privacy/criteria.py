@@ -188,7 +188,7 @@ def rolled_up(table: QiTable, view: View, classes: Classes) -> View:
     )
 
 
-def _l_values(matrix: FloatArray, model: LDiversity) -> tuple[BoolArray, FloatArray]:
+def l_values(matrix: FloatArray, model: LDiversity) -> tuple[BoolArray, FloatArray]:
     """Per class: passes ℓ, and the ℓ it reaches (distinct values, or 2^entropy)."""
     distinct = (matrix > 0).sum(axis=1).astype(np.float64)
     if model.kind == "distinct":
@@ -205,7 +205,7 @@ def _l_values(matrix: FloatArray, model: LDiversity) -> tuple[BoolArray, FloatAr
     return passes, distinct
 
 
-def _t_values(matrix: FloatArray, model: TCloseness) -> FloatArray:
+def t_values(matrix: FloatArray, model: TCloseness) -> FloatArray:
     """Per class: earth mover's distance to the overall sensitive distribution."""
     totals = matrix.sum(axis=1, keepdims=True)
     share = np.divide(matrix, totals, out=np.zeros_like(matrix), where=totals > 0)
@@ -239,10 +239,10 @@ def evaluate(
     if criteria.needs_sensitive():
         matrix = sensitive_matrix(table, view, inverse, len(sizes))
         if criteria.l_diversity is not None:
-            passes, reached = _l_values(matrix, criteria.l_diversity)
+            passes, reached = l_values(matrix, criteria.l_diversity)
             failing |= ~passes
         if criteria.t_closeness is not None:
-            distance = _t_values(matrix, criteria.t_closeness)
+            distance = t_values(matrix, criteria.t_closeness)
             failing |= distance > criteria.t_closeness.t + 1e-12
     l_reached = _over_kept(reached, failing, lowest=True)
     t_reached = _over_kept(distance, failing, lowest=False)

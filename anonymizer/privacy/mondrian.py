@@ -21,7 +21,7 @@ import polars as pl
 
 from anonymizer.errors import PlanError
 from anonymizer.privacy.apply import SEP, Recoding, Suppression, tuple_recoding
-from anonymizer.privacy.criteria import Criteria, FloatArray, LDiversity, _l_values
+from anonymizer.privacy.criteria import Criteria, FloatArray, LDiversity, l_values
 from anonymizer.privacy.table import HierarchyArg, IntArray, QiTable, Source, build_table
 
 
@@ -105,7 +105,7 @@ class _Partitioner:
         matrix = np.bincount(
             self.table.sensitive[rows], weights=counts, minlength=len(self.table.sensitive_values)
         ).reshape(1, -1)
-        return bool(_l_values(np.asarray(matrix, dtype=np.float64), model)[0][0])
+        return bool(l_values(np.asarray(matrix, dtype=np.float64), model)[0][0])
 
     def width(self, part: _Part, j: int) -> float:
         codes = self.table.codes[j][part.rows]

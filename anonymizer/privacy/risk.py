@@ -16,8 +16,8 @@ import numpy as np
 import polars as pl
 
 from anonymizer.errors import PlanError
-from anonymizer.privacy.criteria import FloatArray, LDiversity, TCloseness, _l_values, _t_values
-from anonymizer.privacy.table import COUNT, Source, _check_columns, as_lazy, histogram
+from anonymizer.privacy.criteria import FloatArray, LDiversity, TCloseness, l_values, t_values
+from anonymizer.privacy.table import COUNT, Source, as_lazy, check_columns, histogram
 
 SIZE = "__anonymizer_size"
 CLASS = "__anonymizer_class"
@@ -77,10 +77,10 @@ def risk_report(
     """Measure k, the three attacker models' risks, uniques and (with ``sensitive``) ℓ and t."""
     frame = as_lazy(source)
     schema = frame.collect_schema()
-    _check_columns(schema, quasi_identifiers, "quasi-identifier")
+    check_columns(schema, quasi_identifiers, "quasi-identifier")
     columns = list(quasi_identifiers)
     if sensitive is not None:
-        _check_columns(schema, [sensitive], "sensitive")
+        check_columns(schema, [sensitive], "sensitive")
         columns.append(sensitive)
     hist = histogram(frame, columns, text=False)
     if sensitive is None:  # the histogram's rows already are the classes
@@ -118,9 +118,9 @@ def risk_report(
         ordered = schema[sensitive].is_numeric() if ordered_sensitive is None else ordered_sensitive
         matrix = _sensitive_matrix(hist, classes, quasi_identifiers, sensitive, ordered)
         report["sensitive"] = sensitive
-        report["l_distinct"] = int(_l_values(matrix, LDiversity(1))[1].min())
-        report["l_entropy"] = float(_l_values(matrix, LDiversity(1, "entropy"))[1].min())
-        report["t_closeness"] = float(_t_values(matrix, TCloseness(1.0, ordered)).max())
+        report["l_distinct"] = int(l_values(matrix, LDiversity(1))[1].min())
+        report["l_entropy"] = float(l_values(matrix, LDiversity(1, "entropy"))[1].min())
+        report["t_closeness"] = float(t_values(matrix, TCloseness(1.0, ordered)).max())
     return RiskReport(**report)
 
 

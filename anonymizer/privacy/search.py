@@ -301,8 +301,8 @@ def search(
             f"the lattice has {size:,} nodes, too many for an optimal search; use fewer "
             "quasi-identifiers or hierarchy levels, or algorithm 'mondrian'"
         )
-    terms = nu_entropy_terms(table)
     if metric == "nu_entropy":
+        terms = nu_entropy_terms(table)
         found: tuple[Node, Classes, float, int] | None = _best_first(table, criteria, terms)
     else:
         found = _top_down(table, criteria, metric, size)

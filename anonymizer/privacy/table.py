@@ -102,7 +102,8 @@ class QiTable:
         return cached
 
 
-def _check_columns(schema: pl.Schema, wanted: Sequence[str], what: str) -> None:
+def check_columns(schema: pl.Schema, wanted: Sequence[str], what: str) -> None:
+    """Raise PlanError naming the first ``wanted`` column the data does not have."""
     for column in wanted:
         if column not in schema:
             raise PlanError(
@@ -149,9 +150,9 @@ def build_table(
         raise PlanError("a quasi-identifier is named twice; name each column once")
     frame = as_lazy(source)
     schema = frame.collect_schema()
-    _check_columns(schema, quasi_identifiers, "quasi-identifier")
+    check_columns(schema, quasi_identifiers, "quasi-identifier")
     if sensitive is not None:
-        _check_columns(schema, [sensitive], "sensitive")
+        check_columns(schema, [sensitive], "sensitive")
         if sensitive in quasi_identifiers:
             raise PlanError(f"{sensitive!r} is both a quasi-identifier and the sensitive column")
     numeric = tuple(schema[q].is_numeric() for q in quasi_identifiers)

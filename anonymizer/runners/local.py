@@ -231,31 +231,34 @@ def _encryption_records(
     return records
 
 
+def _whole_input(items: list[InputFile]) -> pl.LazyFrame:
+    """All input files as one lazy frame, for the aggregations that span the dataset."""
+    return pl.scan_parquet([item.source for item in items], hive_partitioning=False)
+
+
 def _privacy_stage(
     policy: Policy, policy_source: str, items: list[InputFile]
 ) -> PrivacyStage | None:
     """Pass 1: decide the recoding over all input files together (k holds over the dataset)."""
     if policy.privacy is None:
         return None
-    frame = pl.scan_parquet([item.source for item in items], hive_partitioning=False)
     base = Path(policy_source).parent
     try:
-        return prepare_privacy(policy.privacy, frame, base)
+        return prepare_privacy(policy.privacy, _whole_input(items), base)
     except AnonymizerError as exc:
         raise exc.__class__(f"{policy_source}: privacy: {exc}") from None
 
 
 def _dp_budget(
-    policy: Policy, items: list[InputFile], privacy: PrivacyStage | None
+    policy: Policy, jobs: list[_Job], privacy: PrivacyStage | None
 ) -> dict[str, object] | None:
     """The dp section as the manifest records it (records out; records per subject measured)."""
     if policy.dp is None:
         return None
-    frame = pl.scan_parquet([item.source for item in items], hive_partitioning=False)
-    records = sum(read_schema(item)[1] for item in items)
+    records = sum(job.rows for job in jobs)
     if privacy is not None and privacy.row_filter is not None:
         records -= privacy.records_suppressed
-    return dp_record(policy.dp, frame, records)
+    return dp_record(policy.dp, _whole_input([job.item for job in jobs]), records)
 
 
 def _prepare(
@@ -309,8 +312,8 @@ def run(
     root, items = discover_inputs(input_spec)
     _check_output(input_spec, root, items, outdir, overwrite)
     privacy = _privacy_stage(policy, policy_source, items)
-    budget = _dp_budget(policy, items, privacy)
     jobs = _prepare(policy, items, outdir, (keyset, subjects), run_id, privacy)
+    budget = _dp_budget(policy, jobs, privacy)
     inputs = [_record(job.item.source, job.item.relative) for job in jobs]
     if progress is not None:
         progress.start(sum(job.rows for job in jobs))
