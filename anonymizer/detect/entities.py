@@ -15,7 +15,13 @@ import polars as pl
 
 from anonymizer.detect.names import first_names
 from anonymizer.detect.ner import DEFAULT_MODEL, NerModel, load_ner, ner_spans
-from anonymizer.detect.patterns import DETECTORS, Span, detect_texts, resolve_overlaps
+from anonymizer.detect.patterns import (
+    DETECTORS,
+    SCANNERS,
+    Span,
+    detect_texts,
+    resolve_overlaps,
+)
 from anonymizer.detect.presidio import UserRecognizers
 from anonymizer.errors import PlanError
 from anonymizer.policy.models import DetectRule
@@ -73,14 +79,12 @@ def find_spans(
     series = texts if isinstance(texts, pl.Series) else pl.Series(list(texts), dtype=pl.String)
     wanted = set(entities) if entities is not None else None
     detectors = [d for d in DETECTORS if wanted is None or d.entity in wanted]
-    names = wanted is None or "PERSON" in wanted
-    pattern_spans = (
-        detect_texts(series, detectors, names=names) if detectors or names else [[] for _ in series]
-    )
+    scanners = [s for s in SCANNERS if wanted is None or s.entities & wanted]
+    pattern_spans = detect_texts(series, detectors, scanners)
     values = series.cast(pl.String).to_list()
     named = ner_spans(model, values) if model is not None else [[] for _ in values]
     found = [
-        [*p, *(s for s in n if wanted is None or s.entity in wanted)]
+        [s for s in (*p, *n) if wanted is None or s.entity in wanted]
         for p, n in zip(pattern_spans, named, strict=True)
     ]
     if user is not None and user.active:

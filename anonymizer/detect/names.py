@@ -3,14 +3,17 @@
 The first names are Faker's (a core dependency): about 31,000 across its locales, loaded from the
 installed package, never downloaded. A span is a known first name, an optional middle initial and
 one or two capitalised words written right after it ("Terence Skinner", "Szabina J Gelencsér",
-"Ashleigh Jones-Baxter"). It complements NER, which misses names in short, formulaic text, and
-runs without it.
+"Ashleigh Jones-Baxter"). Written in lower case, a name counts only as a known first name followed
+by a known surname (Faker's ~28,000), neither of them a common English word ("naomi ryan", not
+"will park"). It complements NER, which misses names in short, formulaic text and ignores
+lower-case text, and runs without it.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import itertools
 import pkgutil
 import re
 
@@ -20,9 +23,114 @@ PREFILTER = r"\p{Lu}\p{Ll}+ (?:\p{Lu}\.? )?\p{Lu}\p{Ll}"
 _WORD = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:['’\-][^\W\d_]+)*\.?")
 
 
-@functools.lru_cache(maxsize=1)
-def first_names() -> frozenset[str]:
-    """Every first name in Faker's person providers."""
+# Names that are also everyday English words: never a name when written in lower case.
+_COMMON_WORDS = frozenset(
+    [
+        "will",
+        "may",
+        "mark",
+        "bill",
+        "grant",
+        "rose",
+        "june",
+        "april",
+        "august",
+        "jack",
+        "frank",
+        "hope",
+        "faith",
+        "joy",
+        "long",
+        "young",
+        "white",
+        "brown",
+        "park",
+        "street",
+        "hill",
+        "king",
+        "green",
+        "black",
+        "little",
+        "love",
+        "bell",
+        "wood",
+        "rich",
+        "sunny",
+        "art",
+        "guy",
+        "pat",
+        "dawn",
+        "summer",
+        "sky",
+        "ray",
+        "gay",
+        "page",
+        "law",
+        "case",
+        "hall",
+        "lane",
+        "field",
+        "rock",
+        "stone",
+        "wells",
+        "major",
+        "price",
+        "rice",
+        "cook",
+        "ball",
+        "bishop",
+        "cash",
+        "chase",
+        "dale",
+        "drew",
+        "early",
+        "gill",
+        "glass",
+        "hunt",
+        "lord",
+        "marsh",
+        "miles",
+        "moon",
+        "new",
+        "north",
+        "rush",
+        "sharp",
+        "short",
+        "sole",
+        "sweet",
+        "tan",
+        "tree",
+        "vine",
+        "ward",
+        "west",
+        "wolf",
+        "ring",
+        "rob",
+        "sue",
+        "sam",
+        "lee",
+        "van",
+        "de",
+        "la",
+        "le",
+        "da",
+        "del",
+        "der",
+        "den",
+        "ben",
+        "don",
+        "dan",
+        "an",
+        "al",
+        "el",
+        "jan",
+        "hans",
+        "tom",
+    ]
+)
+
+
+def _faker_people(attributes: tuple[str, ...]) -> frozenset[str]:
     import faker.providers.person as people  # noqa: PLC0415 - loaded on first use only
 
     found: set[str] = set()
@@ -30,11 +138,26 @@ def first_names() -> frozenset[str]:
         provider = getattr(
             importlib.import_module(f"faker.providers.person.{module.name}"), "Provider", None
         )
-        for attribute in ("first_names", "first_names_male", "first_names_female"):
+        for attribute in attributes:
             values = vars(provider).get(attribute) if provider is not None else None
             if isinstance(values, dict | list | tuple):
                 found.update(v for v in values if isinstance(v, str) and len(v) > 1)
     return frozenset(found)
+
+
+@functools.lru_cache(maxsize=1)
+def first_names() -> frozenset[str]:
+    """Every first name in Faker's person providers."""
+    return _faker_people(("first_names", "first_names_male", "first_names_female"))
+
+
+@functools.lru_cache(maxsize=1)
+def _lower_pairs() -> tuple[frozenset[str], frozenset[str]]:
+    def lowered(names: frozenset[str]) -> frozenset[str]:
+        return frozenset(n.lower() for n in names if len(n) > 2) - _COMMON_WORDS
+
+    surnames = _faker_people(("last_names", "last_names_male", "last_names_female"))
+    return lowered(first_names()), lowered(surnames)
 
 
 def _capitalised(word: str) -> bool:
@@ -64,4 +187,19 @@ def name_spans(text: str) -> list[tuple[int, int]]:
         if taken:
             spans.append((start, end))
         i = j if taken else i + 1
-    return spans
+    return spans + _lower_case_names(text, words)
+
+
+def _lower_case_names(text: str, words: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
+    firsts, lasts = _lower_pairs()
+    found = []
+    for (start, end, word), (next_start, next_end, following) in itertools.pairwise(words):
+        if (
+            word.islower()
+            and following.islower()
+            and text[end:next_start] == " "
+            and word in firsts
+            and following.rstrip(".") in lasts
+        ):
+            found.append((start, next_end - following.endswith(".")))
+    return found

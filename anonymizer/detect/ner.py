@@ -9,6 +9,11 @@ named; its digest is recorded, not checked. Nothing is ever downloaded.
 Only the ``ner`` component runs (it has its own token-to-vector layer); texts go through
 ``nlp.pipe`` in batches, each distinct text once, and texts without a capital letter — which the
 English models do not tag as names, places or organisations — are skipped.
+
+The model's spans are tidied before use: a span never crosses a line break (each line becomes its
+own span), a leading lower-case "the" and a trailing possessive "'s" are not part of the entity,
+and a DATE/TIME span is kept only when it names a point in time that can identify someone — a
+year, a month or a weekday — not "next week" or "this morning" (ages are the AGE pattern's).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +105,39 @@ def load_ner(name: str = DEFAULT_MODEL) -> NerModel | None:
     return NerModel(name, str(nlp.meta.get("version", "?")), digest, nlp)
 
 
+_SPECIFIC_DATE = re.compile(
+    r"\b(?:1[89]\d\d|20\d\d)\b|\d{1,2}[/.\-]\d{1,2}"
+    r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\b"
+    r"|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b",
+    re.IGNORECASE,
+)
+_AGE_PHRASE = re.compile(r"(?i)\byears?\b.*\bold\b|\bage[ds]?\b")
+_LEADING = re.compile(r"(?:the|a|an)\s+")
+_TRAILING = re.compile(r"(?:\s+(?:of|and|in|at|on|for|to))*(?:['’]s|['’])?[\s.,;:!?>)\]]*$")
+_LINE_PREFIX = re.compile(r"[\s>•*\-|?]+")
+
+
+def tidy(text: str, start: int, end: int, label: str) -> list[tuple[int, int]]:
+    """The entity's clean pieces: one per line, without articles, possessives or punctuation."""
+    if label in {"DATE", "TIME"}:
+        value = text[start:end]
+        if not _SPECIFIC_DATE.search(value) or _AGE_PHRASE.search(value):
+            return []
+    pieces = []
+    offset = start
+    for line in text[start:end].split("\n"):
+        a, b = offset, offset + len(line)
+        offset = b + 1
+        lead = _LINE_PREFIX.match(text, a, b) or _LEADING.match(text, a, b)
+        while lead is not None and lead.end() > a:
+            a = lead.end()
+            lead = _LINE_PREFIX.match(text, a, b) or _LEADING.match(text, a, b)
+        b = a + _TRAILING.search(text[a:b]).start()  # type: ignore[union-attr]
+        if b > a and any(ch.isalnum() for ch in text[a:b]):
+            pieces.append((a, b))
+    return pieces
+
+
 def _may_hold_entity(text: str) -> bool:
     return any(ch.isupper() for ch in text) or any(ch.isdigit() for ch in text)
 
@@ -112,8 +151,9 @@ def ner_spans(
     docs = model.nlp.pipe(distinct, batch_size=batch_size, n_process=processes)
     for text, doc in zip(distinct, docs, strict=True):
         found[text] = [
-            Span(ent.start_char, ent.end_char, LABELS[ent.label_], SCORES[LABELS[ent.label_]])
+            Span(a, b, LABELS[ent.label_], SCORES[LABELS[ent.label_]])
             for ent in doc.ents
             if ent.label_ in LABELS
+            for a, b in tidy(text, ent.start_char, ent.end_char, ent.label_)
         ]
     return [found.get(t, []) if t else [] for t in texts]

@@ -14,10 +14,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from anonymizer.detect.names import PREFILTER as NAME_PREFILTER
-from anonymizer.detect.names import SCORE as NAME_SCORE
-from anonymizer.detect.names import name_spans
-from anonymizer.detect.validators import card_ok, iban_ok, ip_ok, phone_ok, ssn_ok
+from anonymizer.detect import addresses, names
+from anonymizer.detect.validators import card_ok, iban_ok, ip_ok, phone_ok, phone_shaped, ssn_ok
 
 Validator = Callable[[str], bool]
 
@@ -47,6 +45,12 @@ def _compile(regex: str) -> re.Pattern[str]:
         _CACHE[regex] = re.compile(regex)
     return _CACHE[regex]
 
+
+_PHONE_WORDS = (
+    r"phone|tel|telephone|mobile|cell|fax|desk|call(?:ing)?(?: me)?(?: on| at)?|reach(?: me)? at|"
+    r"answering at|messages to|text(?: me)? at|number is"
+)
+_PHONE_SHAPE = r"\+?\(?\d[\d ().\-]{5,20}\d(?:\s?(?:x|ext\.?)\s?\d{1,5})?"
 
 DETECTORS: tuple[PatternDetector, ...] = (
     PatternDetector(
@@ -80,12 +84,28 @@ DETECTORS: tuple[PatternDetector, ...] = (
         score=0.75,
         isolated=True,
     ),
-    # Ten digits written without separators count as a phone number only next to a word that
-    # says so ("phone", "call", …): on their own they are as likely an id or an amount.
+    # Digits written as a phone number but not valid in any numbering plan ``phonenumbers``
+    # knows count only next to a word that says so ("Phone:", "call me on", "… office"): on
+    # their own they are as likely an id or an amount.
     PatternDetector(
         "PHONE_NUMBER",
-        r"(?i)\b(?:phone|call|tel|telephone|mobile|cell|fax|contact)\b[^0-9\n]{0,24}\b([2-9]\d{2}[2-9]\d{6})\b",
+        rf"(?i)\b(?:{_PHONE_WORDS})\b[^0-9]{{0,24}}?({_PHONE_SHAPE})",
+        phone_shaped,
         score=0.7,
+        group=1,
+    ),
+    PatternDetector(
+        "PHONE_NUMBER",
+        rf"(?i)({_PHONE_SHAPE})[ \-](?:office|fax|mobile|home|work|cell|desk)\b",
+        phone_shaped,
+        score=0.7,
+        group=1,
+    ),
+    PatternDetector(
+        "ZIP_CODE",
+        r"(?i)\b(?:zip|zip code|postal code|post code|postcode)\b(?: is)?[:\s]{0,3}"
+        r"(\d{3,5}(?:[ \-]\d{2,4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})\b",
+        score=0.8,
         group=1,
     ),
     PatternDetector(
@@ -93,16 +113,37 @@ DETECTORS: tuple[PatternDetector, ...] = (
         r"\b(?:19|20)\d{2}-[01]\d-[0-3]\d(?:[ T][0-2]\d:[0-5]\d(?::[0-5]\d)?)?\b",
         score=0.9,
     ),
+    PatternDetector(
+        "DATE_TIME",
+        r"\b(?:[0-3]?\d[/.\-][0-3]?\d[/.\-](?:19|20)\d{2}|(?:19|20)\d{2}/[01]?\d/[0-3]?\d)\b",
+        score=0.8,
+    ),
+    PatternDetector(
+        "DATE_TIME",
+        r"(?i)\b(?:\d{1,2}(?:st|nd|rd|th)? (?:of )?)?(?:jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|"
+        r"nov|dec)[a-z]*\.? (?:\d{1,2}(?:st|nd|rd|th)?,? )?(?:19|20)\d{2}\b",
+        score=0.8,
+    ),
     PatternDetector("AGE", r"\b(\d{1,3})[ \-]years?[ \-]old\b", score=0.8, group=1),
+    PatternDetector("AGE", r"(?i)\b(?:aged?|age of) (\d{1,3})\b", score=0.8, group=1),
+    PatternDetector("AGE", r"(?i)\b(\d{1,3}) ?y/?o\b", score=0.8, group=1),
+    PatternDetector(
+        "AGE",
+        r"(?i)\bturn(?:ed|s|ing)? (\d{1,3})(?:[.!?,;]|$| years?\b| today\b)",
+        score=0.7,
+        group=1,
+    ),
     PatternDetector("TITLE", r"\b(?:Mr|Mrs|Ms|Mx|Dr|Prof)\.", score=0.6),
     PatternDetector("TITLE", r"\b(Miss|Sir|Dame|Mr|Mrs|Ms|Mx|Dr|Prof) [A-Z]", score=0.6, group=1),
+    # A unit on its own (streets and whole addresses are the address scanner's).
+    PatternDetector("STREET_ADDRESS", r"\b(?:Apt\.|Apartment|Suite|Unit) \d{1,5}\b", score=0.7),
+    # Firms named by their legal form ("Gradiant Research LLC", "Thomas and Sons"). A list of
+    # surnames ("Davis, Reynolds and Williamson") is left to NER: it is as often three people.
     PatternDetector(
-        "STREET_ADDRESS",
-        r"\b\d{1,5} (?:[A-Z][a-z]+ ){1,3}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Boulevard|"
-        r"Blvd|Court|Ct|Place|Way|Terrace|Close|Crescent|Square|Parkway|Highway)\b\.?"
-        r"|\b(?:Apt\.|Apartment|Suite|Unit) \d{1,5}\b"
-        r"|\b[A-Z][a-zäöüåéèíóúßø]+(?:katu|tie|gatan|vägen|strasse|straße|weg|gade|vej|veien|"
-        r"laan|straat|gasse) \d{1,4}\b",
+        "ORGANIZATION",
+        r"\b[A-Z][a-z]+ (?:and|&) Sons\b"
+        r"|\b(?:[A-Z][\w&\-]*[ ,] ?){1,3}(?:Inc|LLC|Ltd|Corp|Corporation|GmbH|PLC|plc|AG|"
+        r"Technologies|Associates|Holdings)\b\.?",
         score=0.7,
     ),
     # A name after an honorific; the title itself is not part of the span.
@@ -157,11 +198,36 @@ def _in_digit_run(text: str, start: int, end: int) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class Scanner:
+    """A detector that reads whole texts (a gazetteer, the address parser) on routed rows only."""
+
+    entities: frozenset[str]
+    prefilter: str  # Rust regex: rows it cannot match never reach Python
+    find: Callable[[str], list[Span]]
+
+
+def _names(text: str) -> list[Span]:
+    return [Span(a, b, "PERSON", names.SCORE) for a, b in names.name_spans(text)]
+
+
+def _addresses(text: str) -> list[Span]:
+    return [Span(a, b, e, addresses.SCORES[e]) for a, b, e in addresses.address_spans(text)]
+
+
+SCANNERS: tuple[Scanner, ...] = (
+    Scanner(frozenset({"PERSON"}), names.PREFILTER, _names),
+    Scanner(addresses.ENTITIES, addresses.PREFILTER, _addresses),
+)
+
+
 def spans_in(
-    text: str, detectors: Iterable[PatternDetector] = DETECTORS, *, names: bool = True
+    text: str,
+    detectors: Iterable[PatternDetector] = DETECTORS,
+    scanners: Iterable[Scanner] = SCANNERS,
 ) -> list[Span]:
-    """Every validated finding in one text (and gazetteer names), overlaps resolved."""
-    found = [Span(a, b, "PERSON", NAME_SCORE) for a, b in name_spans(text)] if names else []
+    """Every validated finding in one text (and the scanners' finds), overlaps resolved."""
+    found = [span for scanner in scanners for span in scanner.find(text)]
     for detector in detectors:
         for match in detector.compiled.finditer(text):
             value = match.group(detector.group)
@@ -174,16 +240,20 @@ def spans_in(
 
 
 def detect_texts(
-    texts: pl.Series, detectors: Iterable[PatternDetector] = DETECTORS, *, names: bool = True
+    texts: pl.Series,
+    detectors: Iterable[PatternDetector] = DETECTORS,
+    scanners: Iterable[Scanner] = SCANNERS,
 ) -> list[list[Span]]:
     """Spans per text. Rows no pattern can match are skipped natively, before any Python runs."""
-    chosen = list(detectors)
-    regexes = [d.regex for d in chosen] + ([NAME_PREFILTER] if names else [])
+    chosen, reading = list(detectors), list(scanners)
+    regexes = [d.regex for d in chosen] + [s.prefilter for s in reading]
+    if not regexes:
+        return [[] for _ in range(len(texts))]
     any_match = pl.any_horizontal([pl.col("t").str.contains(r).fill_null(False) for r in regexes])
     mask = pl.DataFrame({"t": texts.cast(pl.String)}).select(any_match).to_series()
     values = texts.cast(pl.String).to_list()
     return [
-        spans_in(value, chosen, names=names) if hit and value is not None else []
+        spans_in(value, chosen, reading) if hit and value is not None else []
         for value, hit in zip(values, mask.to_list(), strict=True)
     ]
 

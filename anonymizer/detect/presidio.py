@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from anonymizer.detect.patterns import DETECTORS, Span, spans_in
+from anonymizer.detect.patterns import DETECTORS, SCANNERS, Span, spans_in
 from anonymizer.errors import PlanError
 
 
@@ -29,14 +29,17 @@ def _presidio() -> Any:
 
 
 def anonymizer_recognizer() -> Any:
-    """A Presidio ``EntityRecognizer`` that runs our pattern detectors (validators included)."""
+    """A Presidio ``EntityRecognizer`` that runs our pattern detectors (validators included),
+    the first-name gazetteer and the address parser."""
     presidio = _presidio()
     base: Any = presidio.EntityRecognizer
 
     class AnonymizerRecognizer(base):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__(
-                supported_entities=sorted({d.entity for d in DETECTORS}),
+                supported_entities=sorted(
+                    {d.entity for d in DETECTORS}.union(*(s.entities for s in SCANNERS))
+                ),
                 name="AnonymizerRecognizer",
                 supported_language="en",
             )
@@ -46,9 +49,11 @@ def anonymizer_recognizer() -> Any:
 
         def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
             wanted = [d for d in DETECTORS if not entities or d.entity in entities]
+            reading = [s for s in SCANNERS if not entities or s.entities & set(entities)]
             return [
                 presidio.RecognizerResult(s.entity, s.start, s.end, s.score)
-                for s in spans_in(text, wanted)
+                for s in spans_in(text, wanted, reading)
+                if not entities or s.entity in entities
             ]
 
     return AnonymizerRecognizer()

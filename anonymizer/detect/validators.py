@@ -102,6 +102,11 @@ def phone_ok(text: str, region: str = "US") -> bool:
     return False
 
 
+def phone_shaped(text: str) -> bool:
+    """Seven to fifteen digits (extension aside): what a phone number next to its label holds."""
+    return 7 <= len(_DIGITS.sub("", re.split(r"(?i)x|ext", text)[0])) <= 15
+
+
 def ip_ok(text: str) -> bool:
     """A syntactically valid IPv4 or IPv6 address."""
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import stat
+import zlib
 from pathlib import Path
 
 import polars as pl
@@ -95,7 +96,8 @@ def test_exposure_is_maximal_when_the_model_prefers_the_canary() -> None:
     memorised = {c.text for c in canaries.canaries if c.repetitions == 4}
 
     def loss(texts: list[str]) -> list[float]:
-        return [0.0 if t in memorised else 1.0 + (hash(t) % 1000) / 1000 for t in texts]
+        # crc32, not hash(): str hashes change per process, which made this test flaky.
+        return [0.0 if t in memorised else 1 + zlib.crc32(t.encode()) % 1000 / 1000 for t in texts]
 
     results = exposure(canaries, loss, candidates=255)
     buckets = exposure_by_repetitions(results)

@@ -1,0 +1,194 @@
+"""Postal addresses, found as their components: street, building number, unit, city, country,
+postcode — each its own span, so a policy can treat them apart (keep the country, replace the
+street) and so a replacement keeps the address's layout.
+
+An address starts at a street: a street-type word before the name ("Via Roma 131",
+"ul. Słowicza 10", "Rue de Tanger 29"), after it ("24 Clarke Avenue", "Wesselényi u. 94."), or
+fused into it in the languages that write it so ("Feldstrasse 42", "Nybyvägen 65",
+"Kiannonkatu 98"); a name and a number without a street word ("Allika 46") counts only with a
+building number before it. From the street, the components that follow on the next lines or
+after commas are read while each looks like one (a unit, a postcode, a known country, a short
+capitalised place name); the first thing that does not — a sentence, a "Phone:" label — ends the
+address. Two-letter state or province codes end nothing and are left as they are (they identify
+no one). US military addresses (PSC / Unit … Box …, APO/FPO/DPO) are matched whole.
+
+Countries and US states come from Faker's English address provider (a core dependency), loaded
+from the installed package.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+STREET = "STREET_ADDRESS"
+PLACE = "LOCATION"
+POSTCODE = "ZIP_CODE"
+ENTITIES = frozenset({STREET, PLACE, POSTCODE})
+SCORES = {STREET: 0.7, PLACE: 0.6, POSTCODE: 0.6}
+# Routes rows to the Python scan: a word and a number side by side (Rust regex, Unicode classes).
+PREFILTER = r"\p{L}\.? \d|\d \p{L}"
+
+_L = r"[^\W\d_]"  # a letter, any script
+_UP = r"[A-ZÀ-ÖØ-ÞĀ-ſΑ-ΩА-Я]"  # a capital (Latin Extended-A holds both cases)
+_NAME = rf"{_L}[\w'’\-]*\.?"
+_CAPITALISED = rf"{_UP}[\w'’\-]*\.?"
+_PARTICLE = (
+    r"(?:de|del|della|la|le|les|du|des|da|do|dos|van|von|der|nad|pod|an|am|im|sur|upon|on|u|i|"
+    r"al|el)\b"
+)
+_NUMBER = r"\d{1,5}[A-Za-z]?\b\.?"
+_PREFIX = (
+    r"(?i:ul\.|ulica|al\.|aleja|via|viale|vicolo|piazza|piazzale|corso|largo|rua|avenida|avda\.|av\.|calle|c/|"
+    r"paseo|plaza|carrer|rúa|travessa|praça|rue|avenue|boulevard|chemin|allée|impasse|quai|"
+    r"strada|trg|λεωφόρος|λ\.|οδός|πλατεία)"
+)
+_SUFFIX = (
+    r"(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Boulevard|Blvd|Court|Ct|Place|Pl|Way|"
+    r"Terrace|Close|Crescent|Square|Sq|Parkway|Highway|Hwy|Circle|Row|Mews|Str|Strasse|Straße|"
+    r"Weg|Gasse|Platz|Allee|gate|vei|vej|út|utca|u|tér|kapu|körút|köz|sor|tee|iela|ulica|cesta)"
+)
+_FUSED = (
+    r"(?:strasse|straße|str\.|weg|gasse|platz|gatan|gata|vägen|veien|vegen|vej|"
+    r"gade|vegur|braut|katu|tie|kuja|polku|laan|straat|gracht|plein|kade|stræde|gränd|väg|torget|"
+    r"allee|gässli|steig)"
+)
+_STREETS = re.compile(
+    rf"(?P<prefixed>\b{_PREFIX} (?:{_NAME} ){{0,4}}?{_NUMBER}"
+    rf"|\b\d{{1,5}}[A-Za-z]? {_PREFIX}(?: (?:{_PARTICLE} )*{_CAPITALISED}){{1,4}}(?: {_NUMBER})?)"
+    rf"|(?P<suffixed>\b(?:\d{{1,5}}[A-Za-z]? )?(?:{_CAPITALISED} ){{1,4}}{_SUFFIX}\b\.?"
+    rf"(?: {_NUMBER})?)"
+    rf"|(?P<fused>\b{_UP}[\w\-]+{_FUSED} {_NUMBER})"
+    rf"|(?P<bare>\b\d{{1,5}} (?:{_UP}[\w'’\-]* ){{1,3}}{_NUMBER})"
+)
+_BUILDING = re.compile(r"(?<![\w.\-])(\d{1,5}) $")
+_LEADING_NUMBER = re.compile(r"(\d{1,5}) (?=\D)")
+_MILITARY = re.compile(
+    r"(?i)\b(?:(?:PSC|Unit) \d{3,5},? Box \d{3,5}|(?:USNS|USNV|USS|USCGC) [A-Z][a-z]+)"
+    r"\s*\n\s*[A-Z]PO A[AEP] \d{5}\b"
+)
+_SEPARATOR = re.compile(r"[ \t]*(?:[,\n][\s>?•|*]*)*")
+_UNIT = re.compile(r"(?i)(?:apt\.?|apartment|suite|unit|flat|box|postbox|p\.?o\.? box) ?\d{1,5}\b")
+_POSTCODE = re.compile(
+    r"(?:\d{5}(?:-\d{3,4})?|\d{4}(?: ?[A-Z]{2})?|\d{3} \d{2}|\d{2}-\d{3}|\d{4}-\d{3}"
+    r"|[A-Z]\d[A-Z] ?\d[A-Z]\d|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})\b"
+)
+_CODE = re.compile(r"[A-Z]{2,3}\b(?! ?\d)")
+_PLACE = re.compile(
+    rf"{_UP}[\w'’\-]*"
+    rf"(?: (?:{_PARTICLE}|"
+    rf"{_UP}[\w'’\-]*|\(\w+\))){{0,3}}"
+)
+_LABELS = frozenset(
+    [
+        "phone",
+        "mobile",
+        "tel",
+        "telephone",
+        "fax",
+        "email",
+        "e-mail",
+        "office",
+        "home",
+        "work",
+        "cell",
+        "address",
+        "billing",
+        "shipping",
+        "website",
+        "web",
+        "name",
+        "date",
+        "when",
+        "where",
+        "contact",
+    ]
+)
+_MAX_PARTS = 6
+
+
+@functools.lru_cache(maxsize=1)
+def _countries() -> re.Pattern[str]:
+    from faker.providers.address import en_US  # noqa: PLC0415 - loaded on first use only
+
+    names = {c for c in en_US.Provider.countries if "(" not in c}
+    names.update(en_US.Provider.states)
+    alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?i:{alternation})\b(?: \(\w+\))?")
+
+
+def _place(text: str, at: int, newline: bool) -> int:
+    """End of a place name starting at ``at`` (0 when there is none)."""
+    match = _PLACE.match(text, at)
+    if match is None:
+        return 0
+    words = match.group().split()
+    if words[0].lower().strip(":") in _LABELS or text.startswith(":", match.end()):
+        return 0
+    if not newline and not match.group().isupper():
+        return 0  # a place after a space on the same line only when written in capitals
+    end = match.end()
+    if end < len(text) and text[end] not in "\n,;)":
+        # A place name ends its line, or is followed by a postcode or a country.
+        follows = text[end] == " " and (
+            _POSTCODE.match(text, end + 1) or _countries().match(text, end + 1)
+        )
+        if not follows:
+            return 0
+    return end
+
+
+def _components(text: str, at: int) -> tuple[list[tuple[int, int, str]], int]:
+    """The address components after a street ending at ``at``, and where they end."""
+    found: list[tuple[int, int, str]] = []
+    for _ in range(_MAX_PARTS):
+        gap = _SEPARATOR.match(text, at)
+        start = gap.end() if gap is not None else at
+        between = text[at:start]
+        newline = "\n" in between or "," in between
+        if start >= len(text) or (not newline and between not in {" ", ""}):
+            break
+        if unit := _UNIT.match(text, start):
+            found.append((start, unit.end(), STREET))
+            at = unit.end()
+        elif country := _countries().match(text, start):
+            found.append((start, country.end(), PLACE))
+            at = country.end()
+        elif postcode := _POSTCODE.match(text, start):
+            found.append((start, postcode.end(), POSTCODE))
+            at = postcode.end()
+        elif code := _CODE.match(text, start) if newline else None:
+            at = code.end()
+        elif end := _place(text, start, newline):
+            found.append((start, end, PLACE))
+            at = end
+        else:
+            break
+    return found, at
+
+
+def address_spans(text: str) -> list[tuple[int, int, str]]:
+    """[start, end, entity] of every address component in ``text``."""
+    spans = [(m.start(), m.end(), STREET) for m in _MILITARY.finditer(text)]
+    taken = spans[-1][1] if spans else 0
+    for match in _STREETS.finditer(text):
+        start, end = match.span()
+        if start < taken:
+            continue
+        kind = match.lastgroup
+        if kind == "bare":
+            building = match.group().partition(" ")[0]
+            spans.append((start, start + len(building), STREET))
+            start += len(building) + 1
+        elif building_match := _BUILDING.search(text, max(0, start - 7), start):
+            spans.append((building_match.start(1), building_match.end(1), STREET))
+        elif (leading := _LEADING_NUMBER.match(text, start, end)) and text[start:end].rstrip(".")[
+            -1
+        ].isdigit():
+            spans.append((start, leading.end(1), STREET))  # "12 Main St 5": building, then street
+            start = leading.end()
+        parts, after = _components(text, end)
+        spans.append((start, end, STREET))
+        spans.extend(parts)
+        taken = after
+    return spans

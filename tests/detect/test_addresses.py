@@ -1,0 +1,85 @@
+"""The address parser: components as separate spans, where an address starts and where it ends."""
+
+from __future__ import annotations
+
+import pytest
+
+from anonymizer.detect.addresses import address_spans
+
+
+def _found(text: str) -> list[tuple[str, str]]:
+    return [(text[a:b], entity) for a, b, entity in address_spans(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "3037 ul. Północna 73\n Apt. 946\n Suwałki\n\n Poland 11248",
+            [
+                ("3037", "STREET_ADDRESS"),
+                ("ul. Północna 73", "STREET_ADDRESS"),
+                ("Apt. 946", "STREET_ADDRESS"),
+                ("Suwałki", "LOCATION"),
+                ("Poland", "LOCATION"),
+                ("11248", "ZIP_CODE"),
+            ],
+        ),
+        (
+            "Ship to 590 Edington Drive, Toronto, ON, Canada. Thanks!",
+            [
+                ("590 Edington Drive", "STREET_ADDRESS"),
+                ("Toronto", "LOCATION"),
+                ("Canada", "LOCATION"),
+            ],
+        ),
+        ("Ciset lives on Rua Mina 50 street.", [("Rua Mina 50", "STREET_ADDRESS")]),
+        ("bei Feldstrasse 42 klingeln", [("Feldstrasse 42", "STREET_ADDRESS")]),
+        (
+            "06 Wesselényi u. 94. is hers",
+            [("06", "STREET_ADDRESS"), ("Wesselényi u. 94.", "STREET_ADDRESS")],
+        ),
+        (
+            "lives at 846 31 Rue Al Imam Al Bakri, Cite Merzgui",
+            [
+                ("846", "STREET_ADDRESS"),
+                ("31 Rue Al Imam Al Bakri", "STREET_ADDRESS"),
+                ("Cite Merzgui", "LOCATION"),
+            ],
+        ),
+        (
+            "20789 Allika 46\n Suite 501\n Riisa\nPhone: 555 0100",
+            [
+                ("20789", "STREET_ADDRESS"),
+                ("Allika 46", "STREET_ADDRESS"),
+                ("Suite 501", "STREET_ADDRESS"),
+                ("Riisa", "LOCATION"),
+            ],
+        ),
+        (
+            "PSC 4095, Box 8316\nAPO AE 85103 is my address",
+            [("PSC 4095, Box 8316\nAPO AE 85103", "STREET_ADDRESS")],
+        ),
+    ],
+)
+def test_address_components(text: str, expected: list[tuple[str, str]]) -> None:
+    assert _found(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "In 2014 Apple sold 5 million phones",
+        "During 1971 the company grew",  # not a street ending in "-ring"
+        "See Chapter 3 and Table 4 of the report",
+        "Gate 12 boards at noon",
+        "version 2 of the Street Fighter game",
+    ],
+)
+def test_prose_is_not_an_address(text: str) -> None:
+    assert address_spans(text) == []
+
+
+def test_an_address_ends_at_the_first_line_that_is_not_part_of_it() -> None:
+    text = "12 Main Street\nSpringfield\nWe will discuss the invoice tomorrow morning."
+    assert _found(text) == [("12 Main Street", "STREET_ADDRESS"), ("Springfield", "LOCATION")]
