@@ -26,8 +26,6 @@ PLACE = "LOCATION"
 POSTCODE = "ZIP_CODE"
 ENTITIES = frozenset({STREET, PLACE, POSTCODE})
 SCORES = {STREET: 0.7, PLACE: 0.6, POSTCODE: 0.6}
-# Routes rows to the Python scan: a word and a number side by side (Rust regex, Unicode classes).
-PREFILTER = r"\p{L}\.? \d|\d \p{L}"
 
 _L = r"[^\W\d_]"  # a letter, any script
 _UP = r"[A-ZÀ-ÖØ-ÞĀ-ſΑ-ΩА-Я]"  # a capital (Latin Extended-A holds both cases)
@@ -67,6 +65,8 @@ _MILITARY = re.compile(
     r"(?i)\b(?:(?:PSC|Unit) \d{3,5},? Box \d{3,5}|(?:USNS|USNV|USS|USCGC) [A-Z][a-z]+)"
     r"\s*\n\s*[A-Z]PO A[AEP] \d{5}\b"
 )
+# Routes rows to the Python scan: the street and military patterns themselves, run natively.
+PREFILTER = f"{_STREETS.pattern}|{_MILITARY.pattern}"
 _SEPARATOR = re.compile(r"[ \t]*(?:[,\n][\s>?•|*]*)*")
 _UNIT = re.compile(r"(?i)(?:apt\.?|apartment|suite|unit|flat|box|postbox|p\.?o\.? box) ?\d{1,5}\b")
 _POSTCODE = re.compile(

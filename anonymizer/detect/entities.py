@@ -75,13 +75,27 @@ def find_spans(
     entities: Iterable[str] | None = None,
     user: UserRecognizers | None = None,
 ) -> list[list[Span]]:
-    """Pattern, NER and user-recognizer spans per text; overlapping findings merged."""
+    """Pattern, NER and user-recognizer spans per text; overlapping findings merged. Repeated
+    texts are analysed once."""
     series = texts if isinstance(texts, pl.Series) else pl.Series(list(texts), dtype=pl.String)
+    values = series.cast(pl.String).to_list()
+    slot: dict[str | None, int] = {}
+    codes = [slot.setdefault(v, len(slot)) for v in values]
+    distinct = list(slot)
+    found = _distinct_spans(distinct, model, entities, user)
+    return [list(found[code]) for code in codes]
+
+
+def _distinct_spans(
+    values: list[str | None],
+    model: NerModel | None,
+    entities: Iterable[str] | None,
+    user: UserRecognizers | None,
+) -> list[list[Span]]:
     wanted = set(entities) if entities is not None else None
     detectors = [d for d in DETECTORS if wanted is None or d.entity in wanted]
     scanners = [s for s in SCANNERS if wanted is None or s.entities & wanted]
-    pattern_spans = detect_texts(series, detectors, scanners)
-    values = series.cast(pl.String).to_list()
+    pattern_spans = detect_texts(pl.Series(values, dtype=pl.String), detectors, scanners)
     named = ner_spans(model, values) if model is not None else [[] for _ in values]
     found = [
         [s for s in (*p, *n) if wanted is None or s.entity in wanted]
@@ -89,7 +103,7 @@ def find_spans(
     ]
     if user is not None and user.active:
         found = [user.apply(t, f) if t else f for t, f in zip(values, found, strict=True)]
-    return [resolve_overlaps(f) for f in found]
+    return [resolve_overlaps(f) if f else f for f in found]
 
 
 def detect_entities(

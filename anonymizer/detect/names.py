@@ -20,6 +20,7 @@ import re
 SCORE = 0.7
 # Routes rows to the Python scan: two capitalised words in a row (Rust regex, Unicode classes).
 PREFILTER = r"\p{Lu}\p{Ll}+ (?:\p{Lu}\.? )?\p{Lu}\p{Ll}"
+LOWER_CASE_PREFILTER = r"\b\p{Ll}{3,} \p{Ll}{3,}"
 _WORD = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:['’\-][^\W\d_]+)*\.?")
 
 
@@ -187,10 +188,12 @@ def name_spans(text: str) -> list[tuple[int, int]]:
         if taken:
             spans.append((start, end))
         i = j if taken else i + 1
-    return spans + _lower_case_names(text, words)
+    return spans
 
 
-def _lower_case_names(text: str, words: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
+def lower_case_name_spans(text: str) -> list[tuple[int, int]]:
+    """[start, end) of each known first name followed by a known surname, in lower case."""
+    words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
     firsts, lasts = _lower_pairs()
     found = []
     for (start, end, word), (next_start, next_end, following) in itertools.pairwise(words):

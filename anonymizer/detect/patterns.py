@@ -172,7 +172,8 @@ class Span:
 
 def resolve_overlaps(spans: Iterable[Span]) -> list[Span]:
     """Merge overlapping findings into one span covering them all (nothing of either leaks),
-    typed and scored as the strongest of them (then the longer, then the earlier)."""
+    typed and scored as the strongest of them (then the longer, the earlier, the type first in
+    alphabetical order — so the result never depends on the order findings arrive in)."""
     merged: list[tuple[int, int, list[Span]]] = []
     for span in sorted(spans, key=lambda s: (s.start, -s.end)):
         if merged and span.start < merged[-1][1]:
@@ -182,7 +183,7 @@ def resolve_overlaps(spans: Iterable[Span]) -> list[Span]:
             merged.append((span.start, span.end, [span]))
     out = []
     for start, end, members in merged:
-        best = min(members, key=lambda s: (-s.score, -(s.end - s.start), s.start))
+        best = min(members, key=lambda s: (-s.score, -(s.end - s.start), s.start, s.entity))
         out.append(Span(start, end, best.entity, best.score))
     return out
 
@@ -211,14 +212,30 @@ def _names(text: str) -> list[Span]:
     return [Span(a, b, "PERSON", names.SCORE) for a, b in names.name_spans(text)]
 
 
+def _lower_case_names(text: str) -> list[Span]:
+    return [Span(a, b, "PERSON", names.SCORE) for a, b in names.lower_case_name_spans(text)]
+
+
 def _addresses(text: str) -> list[Span]:
     return [Span(a, b, e, addresses.SCORES[e]) for a, b, e in addresses.address_spans(text)]
 
 
 SCANNERS: tuple[Scanner, ...] = (
     Scanner(frozenset({"PERSON"}), names.PREFILTER, _names),
+    Scanner(frozenset({"PERSON"}), names.LOWER_CASE_PREFILTER, _lower_case_names),
     Scanner(addresses.ENTITIES, addresses.PREFILTER, _addresses),
 )
+
+
+def _detector_spans(detector: PatternDetector, compiled: re.Pattern[str], text: str) -> list[Span]:
+    found = []
+    for match in compiled.finditer(text):
+        if detector.isolated and _in_digit_run(text, *match.span()):
+            continue
+        if detector.validator is None or detector.validator(match.group(detector.group)):
+            start, end = match.span(detector.group)
+            found.append(Span(start, end, detector.entity, detector.score))
+    return found
 
 
 def spans_in(
@@ -229,13 +246,7 @@ def spans_in(
     """Every validated finding in one text (and the scanners' finds), overlaps resolved."""
     found = [span for scanner in scanners for span in scanner.find(text)]
     for detector in detectors:
-        for match in detector.compiled.finditer(text):
-            value = match.group(detector.group)
-            if detector.isolated and _in_digit_run(text, *match.span()):
-                continue
-            if detector.validator is None or detector.validator(value):
-                start, end = match.span(detector.group)
-                found.append(Span(start, end, detector.entity, detector.score))
+        found.extend(_detector_spans(detector, detector.compiled, text))
     return resolve_overlaps(found)
 
 
@@ -244,18 +255,29 @@ def detect_texts(
     detectors: Iterable[PatternDetector] = DETECTORS,
     scanners: Iterable[Scanner] = SCANNERS,
 ) -> list[list[Span]]:
-    """Spans per text. Rows no pattern can match are skipped natively, before any Python runs."""
+    """Spans per text. Each detector's regex first runs natively over the whole column; Python
+    then searches only the rows where that detector can match, and validators see only its
+    candidates."""
     chosen, reading = list(detectors), list(scanners)
+    values = texts.cast(pl.String)
+    found: list[list[Span]] = [[] for _ in range(len(values))]
+    if not chosen and not reading:
+        return found
     regexes = [d.regex for d in chosen] + [s.prefilter for s in reading]
-    if not regexes:
-        return [[] for _ in range(len(texts))]
-    any_match = pl.any_horizontal([pl.col("t").str.contains(r).fill_null(False) for r in regexes])
-    mask = pl.DataFrame({"t": texts.cast(pl.String)}).select(any_match).to_series()
-    values = texts.cast(pl.String).to_list()
-    return [
-        spans_in(value, chosen, reading) if hit and value is not None else []
-        for value, hit in zip(values, mask.to_list(), strict=True)
-    ]
+    masks = pl.DataFrame({"t": values}).select(
+        pl.col("t").str.contains(r).fill_null(False).arg_true().implode().alias(str(i))
+        for i, r in enumerate(regexes)
+    )
+    rows: list[list[int]] = [column[0].to_list() for column in masks.get_columns()]
+    strings = values.to_list()
+    for detector, hits in zip(chosen, rows, strict=False):
+        compiled = detector.compiled
+        for row in hits:
+            found[row].extend(_detector_spans(detector, compiled, strings[row]))
+    for scanner, hits in zip(reading, rows[len(chosen) :], strict=True):
+        for row in hits:
+            found[row].extend(scanner.find(strings[row]))
+    return [resolve_overlaps(spans) if spans else spans for spans in found]
 
 
 def full_match_share(values: pl.Series, detector: PatternDetector) -> float:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from anonymizer.detect.patterns import Span, detect_texts, resolve_overlaps, spans_in
 from anonymizer.detect.validators import card_ok, iban_ok, ip_ok, luhn_ok, phone_ok, ssn_ok
@@ -99,15 +101,56 @@ def test_detect_texts_routes_and_keeps_order() -> None:
 
 
 def test_gazetteer_names_need_a_known_first_name_and_a_capitalised_surname() -> None:
-    from anonymizer.detect.names import first_names, name_spans
+    from anonymizer.detect.names import first_names, lower_case_name_spans, name_spans
 
     assert len(first_names()) > 10_000  # Faker's first names across its locales
     text = "Customer Terence Skinner called; Ashleigh Jones-Baxter too. Customer Service said no."
     assert [text[a:b] for a, b in name_spans(text)] == ["Terence Skinner", "Ashleigh Jones-Baxter"]
     # In lower case only a known first name and a known surname together, neither a common word.
-    assert [text[a:b] for text in ["call naomi ryan today"] for a, b in name_spans(text)] == [
-        "naomi ryan"
-    ]
-    assert name_spans("terence called") == [] and name_spans("you will park here") == []
+    lower = "call naomi ryan today"
+    assert [lower[a:b] for a, b in lower_case_name_spans(lower)] == ["naomi ryan"]
+    assert name_spans(lower) == []  # the capitalised rule does not read lower case
+    assert lower_case_name_spans("terence called") == []
+    assert lower_case_name_spans("you will park here") == []  # common words
     assert name_spans("Terence called") == []  # a first name alone is not enough
     assert name_spans("Alice J. Smith") == [(0, 14)]  # a middle initial joins
+
+
+SNIPPETS = [
+    "Phone: 434 14 557",
+    "card 4111-1111-1111-1111",
+    "3037 ul. Północna 73\n Apt. 946\n Suwałki\n Poland 11248",
+    "call naomi ryan",
+    "Ms. Amber Quinn",
+    "mail jane@example.org",
+    "turned 32.",
+    "nothing at all",
+    "Feldstrasse 42",
+    "1992-11-12",
+]
+
+
+@given(st.lists(st.lists(st.sampled_from(SNIPPETS), max_size=4).map(" ".join), max_size=12))
+@settings(max_examples=60, deadline=None)
+def test_native_routing_finds_exactly_what_a_full_scan_finds(texts: list[str]) -> None:
+    """Each detector runs only on the rows its own regex matched natively: never a difference."""
+    assert detect_texts(pl.Series(texts, dtype=pl.String)) == [spans_in(t) for t in texts]
+
+
+def test_repeated_texts_are_analysed_once_and_get_their_own_lists(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from anonymizer.detect import entities
+
+    seen: list[int] = []
+    original = entities.detect_texts
+
+    def counting(series: pl.Series, *args: object) -> list[list[Span]]:
+        seen.append(len(series))
+        return original(series, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(entities, "detect_texts", counting)
+    found = entities.find_spans(["mail a@b.io"] * 3 + [None, "x"], None)
+    assert seen == [3]  # three distinct values: the text, None and "x"
+    assert found[0] == found[1] == found[2] and found[0] is not found[1]
+    assert found[3] == [] and found[4] == []
