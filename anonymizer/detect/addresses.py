@@ -51,22 +51,42 @@ _FUSED = (
     r"gade|vegur|braut|katu|tie|kuja|polku|laan|straat|gracht|plein|kade|stræde|gränd|väg|torget|"
     r"allee|gässli|steig)"
 )
-_STREETS = re.compile(
-    rf"(?P<prefixed>\b{_PREFIX} (?:{_NAME} ){{0,4}}?{_NUMBER}"
-    rf"|\b\d{{1,5}}[A-Za-z]? {_PREFIX}(?: (?:{_PARTICLE} )*{_CAPITALISED}){{1,4}}(?: {_NUMBER})?)"
-    rf"|(?P<suffixed>\b(?:\d{{1,5}}[A-Za-z]? )?(?:{_CAPITALISED} ){{1,4}}{_SUFFIX}\b\.?"
-    rf"(?: {_NUMBER})?)"
-    rf"|(?P<fused>\b{_UP}[\w\-]+{_FUSED} {_NUMBER})"
-    rf"|(?P<bare>\b\d{{1,5}} (?:{_UP}[\w'’\-]* ){{1,3}}{_NUMBER})"
+_INTERSECTION = re.compile(
+    rf"\b(?:the |The )?corner of [^\n,;]{{2,60}}? (?:and|&) {_NAME}(?: {_CAPITALISED}){{0,3}}"
 )
+
+
+@functools.lru_cache(maxsize=1)
+def _streets() -> re.Pattern[str]:
+    from faker.providers.address import en_US  # noqa: PLC0415 - loaded on first use only
+
+    # USPS Publication 28 street suffixes ("Coves", "Forges", "Prairie"): many are everyday
+    # words, so they mark a street only after a building number.
+    usps = "|".join(sorted({re.escape(s) for s in en_US.Provider.street_suffixes}))
+    return re.compile(
+        rf"(?P<prefixed>\b{_PREFIX} (?:{_NAME} ){{0,4}}?{_NUMBER}"
+        rf"|\b\d{{1,5}}[A-Za-z]? {_PREFIX}(?: (?:{_PARTICLE} )*{_CAPITALISED}){{1,4}}"
+        rf"(?: {_NUMBER})?)"
+        rf"|(?P<suffixed>\b(?:\d{{1,5}}[A-Za-z]? )?(?:{_CAPITALISED} ){{1,4}}{_SUFFIX}\b\.?"
+        rf"(?: {_NUMBER})?|\b\d{{1,5}}[A-Za-z]? (?:{_CAPITALISED} ){{1,4}}(?:{usps})\b)"
+        rf"|(?P<fused>\b{_UP}[\w\-]+{_FUSED} {_NUMBER})"
+        rf"|(?P<bare>\b\d{{1,5}} (?:{_UP}[\w'’\-]* ){{1,3}}{_NUMBER})"
+    )
+
+
 _BUILDING = re.compile(r"(?<![\w.\-])(\d{1,5}) $")
 _LEADING_NUMBER = re.compile(r"(\d{1,5}) (?=\D)")
 _MILITARY = re.compile(
     r"(?i)\b(?:(?:PSC|Unit) \d{3,5},? Box \d{3,5}|(?:USNS|USNV|USS|USCGC) [A-Z][a-z]+)"
     r"\s*\n\s*[A-Z]PO A[AEP] \d{5}\b"
 )
-# Routes rows to the Python scan: the street and military patterns themselves, run natively.
-PREFILTER = f"{_STREETS.pattern}|{_MILITARY.pattern}"
+
+
+def prefilter() -> str:
+    """Routes rows to the Python scan: the address patterns themselves, run natively."""
+    return f"{_streets().pattern}|{_MILITARY.pattern}|{_INTERSECTION.pattern}"
+
+
 _SEPARATOR = re.compile(r"[ \t]*(?:[,\n][\s>?•|*]*)*")
 _UNIT = re.compile(r"(?i)(?:apt\.?|apartment|suite|unit|flat|box|postbox|p\.?o\.? box) ?\d{1,5}\b")
 _POSTCODE = re.compile(
@@ -170,8 +190,10 @@ def _components(text: str, at: int) -> tuple[list[tuple[int, int, str]], int]:
 def address_spans(text: str) -> list[tuple[int, int, str]]:
     """[start, end, entity] of every address component in ``text``."""
     spans = [(m.start(), m.end(), STREET) for m in _MILITARY.finditer(text)]
-    taken = spans[-1][1] if spans else 0
-    for match in _STREETS.finditer(text):
+    spans.extend((m.start(), m.end(), STREET) for m in _INTERSECTION.finditer(text))
+    spans.sort()
+    taken = max((end for _, end, _ in spans), default=0)
+    for match in _streets().finditer(text):
         start, end = match.span()
         if start < taken:
             continue

@@ -26,7 +26,7 @@ from anonymizer.detect.presidio import UserRecognizers
 from anonymizer.errors import PlanError
 from anonymizer.policy.models import DetectRule
 
-PATTERNS_VERSION = "1"
+PATTERNS_VERSION = "2"
 NO_NER_WARNING = (
     "no NER model is installed, so names, places and organisations are NOT detected "
     "(pattern detectors still run); install it with: pip install 'anonymizer[ner]'"
@@ -51,7 +51,9 @@ def detection_record(model: NerModel | None, user: UserRecognizers | None = None
     record: dict[str, Any] = {
         "patterns": {
             "version": PATTERNS_VERSION,
-            "entities": sorted({d.entity for d in DETECTORS}),
+            "entities": sorted(
+                {d.entity for d in DETECTORS}.union(*(s.entities for s in SCANNERS))
+            ),
             "first_names": len(first_names()),
         },
         "ner": model.record() if model is not None else "none",

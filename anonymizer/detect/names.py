@@ -185,10 +185,24 @@ def name_spans(text: str) -> list[tuple[int, int]]:
             end = words[j][1] - (1 if following.endswith(".") and not initial else 0)
             taken += 0 if initial else 1
             j += 1
-        if taken:
+        if taken or _alone_is_a_name(text, start, word):
             spans.append((start, end))
         i = j if taken else i + 1
     return spans
+
+
+_SENTENCE_END = re.compile(r"(?:^|[.!?:\n\"“(]\s*)$")
+
+
+def _alone_is_a_name(text: str, start: int, word: str) -> bool:
+    """A known first name on its own: inside a sentence (at its start any word is capitalised)
+    or as a speaker's label ("Ella: …"), written like a name, and not an everyday word."""
+    bare = word.rstrip(".")
+    if len(bare) < 3 or bare.isupper() or bare.lower() in _COMMON_WORDS:
+        return False
+    if text.startswith(":", start + len(bare)):
+        return True
+    return _SENTENCE_END.search(text, 0, start) is None
 
 
 def lower_case_name_spans(text: str) -> list[tuple[int, int]]:

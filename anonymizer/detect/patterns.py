@@ -204,7 +204,7 @@ class Scanner:
     """A detector that reads whole texts (a gazetteer, the address parser) on routed rows only."""
 
     entities: frozenset[str]
-    prefilter: str  # Rust regex: rows it cannot match never reach Python
+    prefilter: Callable[[], str]  # a Rust regex: rows it cannot match never reach Python
     find: Callable[[str], list[Span]]
 
 
@@ -221,9 +221,9 @@ def _addresses(text: str) -> list[Span]:
 
 
 SCANNERS: tuple[Scanner, ...] = (
-    Scanner(frozenset({"PERSON"}), names.PREFILTER, _names),
-    Scanner(frozenset({"PERSON"}), names.LOWER_CASE_PREFILTER, _lower_case_names),
-    Scanner(addresses.ENTITIES, addresses.PREFILTER, _addresses),
+    Scanner(frozenset({"PERSON"}), lambda: names.PREFILTER, _names),
+    Scanner(frozenset({"PERSON"}), lambda: names.LOWER_CASE_PREFILTER, _lower_case_names),
+    Scanner(addresses.ENTITIES, addresses.prefilter, _addresses),
 )
 
 
@@ -263,7 +263,7 @@ def detect_texts(
     found: list[list[Span]] = [[] for _ in range(len(values))]
     if not chosen and not reading:
         return found
-    regexes = [d.regex for d in chosen] + [s.prefilter for s in reading]
+    regexes = [d.regex for d in chosen] + [s.prefilter() for s in reading]
     masks = pl.DataFrame({"t": values}).select(
         pl.col("t").str.contains(r).fill_null(False).arg_true().implode().alias(str(i))
         for i, r in enumerate(regexes)

@@ -66,6 +66,15 @@ def test_address_components(text: str, expected: list[tuple[str, str]]) -> None:
     assert _found(text) == expected
 
 
+def test_usps_suffixes_need_a_building_number_and_intersections_are_one_span() -> None:
+    assert _found("ship to 3744 Retreat Coves today") == [("3744 Retreat Coves", "STREET_ADDRESS")]
+    assert _found("a walk in Central Park today") == []  # "Park" alone is an everyday word
+    text = "meet at the corner of 3744 Retreat Avenue and Władysława Route, then"
+    assert _found(text) == [
+        ("the corner of 3744 Retreat Avenue and Władysława Route", "STREET_ADDRESS")
+    ]
+
+
 @pytest.mark.parametrize(
     "text",
     [
