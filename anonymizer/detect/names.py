@@ -19,7 +19,11 @@ import re
 
 SCORE = 0.7
 # Routes rows to the Python scan: two capitalised words in a row (Rust regex, Unicode classes).
-PREFILTER = r"\p{Lu}\p{Ll}+ (?:\p{Lu}\.? )?\p{Lu}\p{Ll}"
+PREFILTER = (
+    r"\p{Lu}\p{Ll}+ (?:\p{Lu}\.? )?\p{Lu}\p{Ll}"  # two capitalised words
+    r"|[^.!?:\s\"“(]\s+\p{Lu}\p{Ll}{2}"  # one inside a sentence
+    r"|\p{Lu}\p{Ll}+:"  # a speaker's label
+)
 LOWER_CASE_PREFILTER = r"\b\p{Ll}{3,} \p{Ll}{3,}"
 _WORD = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:['’\-][^\W\d_]+)*\.?")
 
@@ -185,8 +189,10 @@ def name_spans(text: str) -> list[tuple[int, int]]:
             end = words[j][1] - (1 if following.endswith(".") and not initial else 0)
             taken += 0 if initial else 1
             j += 1
-        if taken or _alone_is_a_name(text, start, word):
+        if taken:
             spans.append((start, end))
+        elif _alone_is_a_name(text, start, word):
+            spans.append((start, start + len(word.rstrip("."))))
         i = j if taken else i + 1
     return spans
 

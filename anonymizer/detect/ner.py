@@ -112,28 +112,40 @@ _SPECIFIC_DATE = re.compile(
     re.IGNORECASE,
 )
 _AGE_PHRASE = re.compile(r"(?i)\byears?\b.*\bold\b|\bage[ds]?\b")
-_LEADING = re.compile(r"(?:the|a|an)\s+")
+_LEADING = re.compile(r"(?:[Tt]he|a|an)\s+")
 _TRAILING = re.compile(r"(?:\s+(?:of|and|in|at|on|for|to))*(?:['’]s|['’])?[\s.,;:!?>)\]]*$")
+_BREAK = re.compile(r"(\n|[:;\"“”()\[\]!?])")
+# A person's name holds no digits and no address unit: "Cindy Holinka Apt. 117" is two things.
+_PERSON_BREAK = re.compile(
+    r"(\n|[:;\"“”()\[\]!?]|\s+(?:and|&)\s+|['’]s\b.*|\S*\d\S*|\b(?:Apt|Suite|Unit|Box)\b\.?)"
+)
 _LINE_PREFIX = re.compile(r"[\s>•*\-|?]+")
 
 
 def tidy(text: str, start: int, end: int, label: str) -> list[tuple[int, int]]:
-    """The entity's clean pieces: one per line, without articles, possessives or punctuation."""
+    """The entity's clean pieces: split at line breaks and at marks no name holds (quotes,
+    colons, brackets) — and, for people, at " and ", at digits and address units, and after a
+    possessive — without articles, possessives or punctuation at either end, and (dates aside)
+    never a piece without a letter."""
     if label in {"DATE", "TIME"}:
         value = text[start:end]
         if not _SPECIFIC_DATE.search(value) or _AGE_PHRASE.search(value):
             return []
+    breaks = _PERSON_BREAK if label == "PERSON" else _BREAK
     pieces = []
     offset = start
-    for line in text[start:end].split("\n"):
-        a, b = offset, offset + len(line)
-        offset = b + 1
+    for part in breaks.split(text[start:end]):
+        a, b = offset, offset + len(part)
+        offset = b
+        if not part or breaks.fullmatch(part):
+            continue
         lead = _LINE_PREFIX.match(text, a, b) or _LEADING.match(text, a, b)
         while lead is not None and lead.end() > a:
             a = lead.end()
             lead = _LINE_PREFIX.match(text, a, b) or _LEADING.match(text, a, b)
         b = a + _TRAILING.search(text[a:b]).start()  # type: ignore[union-attr]
-        if b > a and any(ch.isalnum() for ch in text[a:b]):
+        wanted = str.isalnum if label in {"DATE", "TIME"} else str.isalpha
+        if b > a and any(wanted(ch) for ch in text[a:b]):
             pieces.append((a, b))
     return pieces
 
