@@ -76,15 +76,17 @@ def find_spans(
     model: NerModel | None,
     entities: Iterable[str] | None = None,
     user: UserRecognizers | None = None,
+    *,
+    processes: int = 1,
 ) -> list[list[Span]]:
     """Pattern, NER and user-recognizer spans per text; overlapping findings merged. Repeated
-    texts are analysed once."""
+    texts are analysed once; NER runs in ``processes`` worker processes."""
     series = texts if isinstance(texts, pl.Series) else pl.Series(list(texts), dtype=pl.String)
     values = series.cast(pl.String).to_list()
     slot: dict[str | None, int] = {}
     codes = [slot.setdefault(v, len(slot)) for v in values]
     distinct = list(slot)
-    found = _distinct_spans(distinct, model, entities, user)
+    found = _distinct_spans(distinct, model, entities, user, processes)
     return [list(found[code]) for code in codes]
 
 
@@ -93,12 +95,15 @@ def _distinct_spans(
     model: NerModel | None,
     entities: Iterable[str] | None,
     user: UserRecognizers | None,
+    processes: int,
 ) -> list[list[Span]]:
     wanted = set(entities) if entities is not None else None
     detectors = [d for d in DETECTORS if wanted is None or d.entity in wanted]
     scanners = [s for s in SCANNERS if wanted is None or s.entities & wanted]
     pattern_spans = detect_texts(pl.Series(values, dtype=pl.String), detectors, scanners)
-    named = ner_spans(model, values) if model is not None else [[] for _ in values]
+    named = (
+        ner_spans(model, values, processes=processes) if model is not None else [[] for _ in values]
+    )
     found = [
         [s for s in (*p, *n) if wanted is None or s.entity in wanted]
         for p, n in zip(pattern_spans, named, strict=True)
@@ -114,12 +119,14 @@ def detect_entities(
     language: str = "en",
     *,
     ner: str = "auto",
+    processes: int = 1,
 ) -> list[list[dict[str, Any]]]:
     """Per text, the PII spans found: ``start``, ``end`` (exclusive), ``entity_type``, ``score``.
 
     ``entities`` restricts the types; ``ner`` is ``auto`` (the installed default model),
-    ``none`` or an installed spaCy model's name. Without a model a warning says that names and
-    places are not detected.
+    ``none`` or an installed spaCy model's name, run in ``processes`` worker processes (each
+    distinct text once). Without a model a warning says that names and places are not
+    detected.
     """
     if language != "en":
         raise PlanError(f"language {language!r} is not supported yet; use 'en'")
@@ -128,5 +135,5 @@ def detect_entities(
         warnings.warn(NO_NER_WARNING, stacklevel=2)
     return [
         [{"start": s.start, "end": s.end, "entity_type": s.entity, "score": s.score} for s in spans]
-        for spans in find_spans(texts, model, entities)
+        for spans in find_spans(texts, model, entities, processes=processes)
     ]

@@ -3,10 +3,12 @@
 The first names are Faker's (a core dependency): about 31,000 across its locales, loaded from the
 installed package, never downloaded. A span is a known first name, an optional middle initial and
 one or two capitalised words written right after it ("Terence Skinner", "Szabina J Gelencsér",
-"Ashleigh Jones-Baxter"). Written in lower case, a name counts only as a known first name followed
-by a known surname (Faker's ~28,000), neither of them a common English word ("naomi ryan", not
-"will park"). It complements NER, which misses names in short, formulaic text and ignores
-lower-case text, and runs without it.
+"Ashleigh Jones-Baxter"). A known first name alone counts inside a sentence or as a speaker's
+label ("said Gladys to Logan", "Ella: …"), unless it is an everyday word ("Will", "May"). In a
+text written all in lower case, a name counts only as a known first name followed by a known
+surname (Faker's ~28,000), neither of them an everyday word ("naomi ryan", not "will park").
+It complements NER, which misses names in short, formulaic text and ignores lower-case text,
+and runs without it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ PREFILTER = (
     r"|[^.!?:\s\"“(]\s+\p{Lu}\p{Ll}{2}"  # one inside a sentence
     r"|\p{Lu}\p{Ll}+:"  # a speaker's label
 )
-LOWER_CASE_PREFILTER = r"\b\p{Ll}{3,} \p{Ll}{3,}"
+LOWER_CASE_PREFILTER = r"^[^\p{Lu}]*\p{Ll}{3} \p{Ll}{3}[^\p{Lu}]*$"
 _WORD = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:['’\-][^\W\d_]+)*\.?")
 
 
@@ -212,7 +214,10 @@ def _alone_is_a_name(text: str, start: int, word: str) -> bool:
 
 
 def lower_case_name_spans(text: str) -> list[tuple[int, int]]:
-    """[start, end) of each known first name followed by a known surname, in lower case."""
+    """[start, end) of each known first name followed by a known surname, in a text written
+    all in lower case (where text has capitals, names have them too)."""
+    if not text.islower():
+        return []
     words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
     firsts, lasts = _lower_pairs()
     found = []

@@ -162,7 +162,8 @@ class DetectRule(_Rule):
     ``numbered``); ``mask`` stars it out; ``hash_token`` writes a keyed token; ``surrogate`` a
     consistent fake of the same kind (types without a surrogate kind fall back to a token).
     ``ner``: ``auto`` (the installed default spaCy model, else patterns only, with a warning),
-    ``none``, or the name of an installed spaCy model. ``recognizers`` (a Presidio recognizer
+    ``none``, or the name of an installed spaCy model; ``ner_processes`` worker processes run it
+    (spaCy's ``n_process``; 1 runs it in this process). ``recognizers`` (a Presidio recognizer
     YAML file, relative to the working directory), ``deny_lists`` (entity → words) and
     ``allow_list`` (values never treated as PII) bring a Presidio configuration along.
     """
@@ -170,6 +171,7 @@ class DetectRule(_Rule):
     action: Literal["detect"]
     operators: dict[str, TextOperator] = Field(default_factory=dict)
     ner: str = Field("auto", min_length=1)
+    ner_processes: int = Field(1, ge=1, le=64)
     recognizers: str | None = Field(None, min_length=1)
     deny_lists: dict[str, list[str]] = Field(default_factory=dict)
     allow_list: list[str] = Field(default_factory=list)

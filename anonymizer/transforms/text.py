@@ -99,7 +99,7 @@ class DetectText(Transform[DetectRule]):
 
         def scrub(series: pl.Series) -> pl.Series:
             texts = series.to_list()
-            all_spans = find_spans(series, model, user=user)
+            all_spans = find_spans(series, model, user=user, processes=rule.ner_processes)
             needed = sorted(
                 {
                     (s.entity, s.text(t))

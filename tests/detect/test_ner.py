@@ -144,3 +144,12 @@ def test_names_and_places_get_consistent_surrogates(keyset: object) -> None:
     assert "John Smith" not in first and "Paris" not in first
     fake_name = first.split(" flew")[0]
     assert fake_name and fake_name in second  # the same person gets the same fake
+
+
+def test_worker_processes_find_the_same_entities() -> None:
+    texts = [f"Customer {name} moved to Oslo." for name in ("Maria Gonzalez", "Ola Nordmann")] * 3
+    assert detect_entities(texts, processes=2) == detect_entities(texts)
+    policy = parse_policy("name: t\ncolumns:\n  notes: {action: detect, ner_processes: 2}\n")
+    frame = pl.DataFrame({"notes": texts})
+    out = compile_plan(policy, frame.schema, None).apply(frame.lazy()).collect()["notes"]
+    assert not any("Maria" in t or "Oslo" in t for t in out)
