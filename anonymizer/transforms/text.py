@@ -27,6 +27,8 @@ SURROGATE_KINDS = {
     "PERSON": "name",
     "LOCATION": "city",
     "ORGANIZATION": "company",
+    "STREET_ADDRESS": "street_address",
+    "ZIP_CODE": "zipcode",
 }
 
 

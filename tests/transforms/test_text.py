@@ -62,3 +62,16 @@ def test_surrogate_without_a_kind_falls_back_to_a_token(keyset: Keyset) -> None:
 def test_non_text_column_is_refused() -> None:
     with pytest.raises(SchemaMismatchError, match="detect needs a text column"):
         apply_rule(pl.DataFrame({"n": [1]}), "n", "{action: detect}", None)
+
+
+def test_address_components_take_their_own_operators(keyset: Keyset) -> None:
+    frame = pl.DataFrame({"t": ["Ship to 590 Edington Drive, Toronto, Canada 27539 today."]})
+    rule = (
+        "{action: detect, ner: none, operators: {LOCATION: keep, STREET_ADDRESS: surrogate, "
+        "ZIP_CODE: replace}}"
+    )
+    out = apply_rule(frame, "t", rule, keyset).to_list()[0]
+    assert "Edington" not in out and "27539" not in out
+    assert out.startswith("Ship to ") and out.endswith(", Toronto, Canada <ZIP_CODE> today.")
+    assert re.match(r"Ship to \d+ \w", out)  # a fake street, not a token
+    assert apply_rule(frame, "t", rule, keyset).to_list()[0] == out  # consistent
