@@ -37,8 +37,8 @@ _PARTICLE = (
 )
 _NUMBER = r"\d{1,5}[A-Za-z]?\b\.?"
 _PREFIX = (
-    r"(?i:ul\.|ulica|al\.|aleja|via|viale|vicolo|piazza|piazzale|corso|largo|rua|avenida|avda\.|av\.|calle|c/|"
-    r"paseo|plaza|carrer|rúa|travessa|praça|rue|avenue|boulevard|chemin|allée|impasse|quai|"
+    r"(?i:ul\.|ulica|al\.|aleja|via|viale|vicolo|piazza|piazzale|corso|largo|rua|avenida|"
+    r"avda\.|av\.|calle|c/|paseo|plaza|carrer|rúa|travessa|praça|rue|avenue|boulevard|chemin|allée|impasse|quai|"
     r"strada|trg|λεωφόρος|λ\.|οδός|πλατεία)"
 )
 _SUFFIX = (
@@ -100,29 +100,9 @@ _PLACE = re.compile(
     rf"{_UP}[\w'’\-]*|\(\w+\))){{0,3}}"
 )
 _LABELS = frozenset(
-    [
-        "phone",
-        "mobile",
-        "tel",
-        "telephone",
-        "fax",
-        "email",
-        "e-mail",
-        "office",
-        "home",
-        "work",
-        "cell",
-        "address",
-        "billing",
-        "shipping",
-        "website",
-        "web",
-        "name",
-        "date",
-        "when",
-        "where",
-        "contact",
-    ]
+    {"phone", "mobile", "tel", "telephone", "fax", "email", "e-mail", "office", "home", "work"}
+    | {"cell", "address", "billing", "shipping", "website", "web", "name", "date", "when"}
+    | {"where", "contact"}
 )
 _MAX_PARTS = 6
 
@@ -187,6 +167,10 @@ def _components(text: str, at: int) -> tuple[list[tuple[int, int, str]], int]:
     return found, at
 
 
+def _numbered(street: str) -> bool:
+    return street.rstrip(".")[-1:].isdigit()
+
+
 def address_spans(text: str) -> list[tuple[int, int, str]]:
     """[start, end, entity] of every address component in ``text``."""
     spans = [(m.start(), m.end(), STREET) for m in _MILITARY.finditer(text)]
@@ -204,9 +188,7 @@ def address_spans(text: str) -> list[tuple[int, int, str]]:
             start += len(building) + 1
         elif building_match := _BUILDING.search(text, max(0, start - 7), start):
             spans.append((building_match.start(1), building_match.end(1), STREET))
-        elif (leading := _LEADING_NUMBER.match(text, start, end)) and text[start:end].rstrip(".")[
-            -1
-        ].isdigit():
+        elif (leading := _LEADING_NUMBER.match(text, start, end)) and _numbered(text[start:end]):
             spans.append((start, leading.end(1), STREET))  # "12 Main St 5": building, then street
             start = leading.end()
         parts, after = _components(text, end)

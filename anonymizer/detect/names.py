@@ -20,7 +20,7 @@ import pkgutil
 import re
 
 SCORE = 0.7
-# Routes rows to the Python scan: two capitalised words in a row (Rust regex, Unicode classes).
+# Routes rows to the Python scans (Rust regexes, Unicode classes).
 PREFILTER = (
     r"\p{Lu}\p{Ll}+ (?:\p{Lu}\.? )?\p{Lu}\p{Ll}"  # two capitalised words
     r"|[^.!?:\s\"“(]\s+\p{Lu}\p{Ll}{2}"  # one inside a sentence
@@ -30,110 +30,18 @@ LOWER_CASE_PREFILTER = r"^[^\p{Lu}]*\p{Ll}{3} \p{Ll}{3}[^\p{Lu}]*$"
 _WORD = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:['’\-][^\W\d_]+)*\.?")
 
 
-# Names that are also everyday English words: never a name when written in lower case.
+# Names that are also everyday English words (or name particles): never a name on their own,
+# nor in lower case.
 _COMMON_WORDS = frozenset(
-    [
-        "will",
-        "may",
-        "mark",
-        "bill",
-        "grant",
-        "rose",
-        "june",
-        "april",
-        "august",
-        "jack",
-        "frank",
-        "hope",
-        "faith",
-        "joy",
-        "long",
-        "young",
-        "white",
-        "brown",
-        "park",
-        "street",
-        "hill",
-        "king",
-        "green",
-        "black",
-        "little",
-        "love",
-        "bell",
-        "wood",
-        "rich",
-        "sunny",
-        "art",
-        "guy",
-        "pat",
-        "dawn",
-        "summer",
-        "sky",
-        "ray",
-        "gay",
-        "page",
-        "law",
-        "case",
-        "hall",
-        "lane",
-        "field",
-        "rock",
-        "stone",
-        "wells",
-        "major",
-        "price",
-        "rice",
-        "cook",
-        "ball",
-        "bishop",
-        "cash",
-        "chase",
-        "dale",
-        "drew",
-        "early",
-        "gill",
-        "glass",
-        "hunt",
-        "lord",
-        "marsh",
-        "miles",
-        "moon",
-        "new",
-        "north",
-        "rush",
-        "sharp",
-        "short",
-        "sole",
-        "sweet",
-        "tan",
-        "tree",
-        "vine",
-        "ward",
-        "west",
-        "wolf",
-        "ring",
-        "rob",
-        "sue",
-        "sam",
-        "lee",
-        "van",
-        "de",
-        "la",
-        "le",
-        "da",
-        "del",
-        "der",
-        "den",
-        "ben",
-        "don",
-        "dan",
-        "an",
-        "al",
-        "el",
-        "jan",
-        "hans",
-        "tom",
-    ]
+    {"will", "may", "mark", "bill", "grant", "rose", "june", "april", "august", "jack", "frank"}
+    | {"hope", "faith", "joy", "long", "young", "white", "brown", "park", "street", "hill", "king"}
+    | {"green", "black", "little", "love", "bell", "wood", "rich", "sunny", "art", "guy", "pat"}
+    | {"dawn", "summer", "sky", "ray", "gay", "page", "law", "case", "hall", "lane", "field"}
+    | {"rock", "stone", "wells", "major", "price", "rice", "cook", "ball", "bishop", "cash"}
+    | {"chase", "dale", "drew", "early", "gill", "glass", "hunt", "lord", "marsh", "miles", "moon"}
+    | {"new", "north", "rush", "sharp", "short", "sole", "sweet", "tan", "tree", "vine", "ward"}
+    | {"west", "wolf", "ring", "rob", "sue", "sam", "lee", "van", "de", "la", "le", "da", "del"}
+    | {"der", "den", "ben", "don", "dan", "an", "al", "el", "jan", "hans", "tom"}
 )
 
 
