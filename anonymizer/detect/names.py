@@ -31,7 +31,7 @@ _WORD = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:['’\-][^\W\d_]+)*\.?")
 
 
 # Names that are also everyday English words (or name particles): never a name on their own,
-# nor in lower case.
+# nor in lower case. Faker's English word list joins them (see ``everyday_words``).
 _COMMON_WORDS = frozenset(
     {"will", "may", "mark", "bill", "grant", "rose", "june", "april", "august", "jack", "frank"}
     | {"hope", "faith", "joy", "long", "young", "white", "brown", "park", "street", "hill", "king"}
@@ -43,6 +43,24 @@ _COMMON_WORDS = frozenset(
     | {"west", "wolf", "ring", "rob", "sue", "sam", "lee", "van", "de", "la", "le", "da", "del"}
     | {"der", "den", "ben", "don", "dan", "an", "al", "el", "jan", "hans", "tom"}
 )
+_CALENDAR_AND_ROLES = frozenset(
+    {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january"}
+    | {"february", "march", "july", "september", "october", "november", "december", "autumn"}
+    | {"winter", "easter", "christmas", "christian", "muslim", "jewish", "catholic", "french"}
+    | {"german", "english", "doctor", "captain", "general", "judge", "pastor", "deacon", "marshal"}
+    | {"queen", "prince", "princess", "sister", "baby", "grace", "liberty", "justice", "mercy"}
+    | {"patience", "destiny", "genesis", "heaven", "miracle", "journey", "chance", "storm", "star"}
+    | {"silver", "diamond", "royal", "noble", "max", "nova", "echo", "sterling", "harmony"}
+)
+
+
+@functools.lru_cache(maxsize=1)
+def everyday_words() -> frozenset[str]:
+    """Lower-case words that are never a name on their own: the lists above and Faker's ~1,000
+    common English words (its lorem provider)."""
+    from faker.providers.lorem.en_US import Provider as Lorem  # noqa: PLC0415 - on first use
+
+    return _COMMON_WORDS | _CALENDAR_AND_ROLES | frozenset(Lorem.word_list)
 
 
 def _faker_people(attributes: tuple[str, ...]) -> frozenset[str]:
@@ -69,7 +87,7 @@ def first_names() -> frozenset[str]:
 @functools.lru_cache(maxsize=1)
 def _lower_pairs() -> tuple[frozenset[str], frozenset[str]]:
     def lowered(names: frozenset[str]) -> frozenset[str]:
-        return frozenset(n.lower() for n in names if len(n) > 2) - _COMMON_WORDS
+        return frozenset(n.lower() for n in names if len(n) > 2) - everyday_words()
 
     surnames = _faker_people(("last_names", "last_names_male", "last_names_female"))
     return lowered(first_names()), lowered(surnames)
@@ -114,7 +132,7 @@ def _alone_is_a_name(text: str, start: int, word: str) -> bool:
     """A known first name on its own: inside a sentence (at its start any word is capitalised)
     or as a speaker's label ("Ella: …"), written like a name, and not an everyday word."""
     bare = word.rstrip(".")
-    if len(bare) < 3 or bare.isupper() or bare.lower() in _COMMON_WORDS:
+    if len(bare) < 3 or bare.isupper() or bare.lower() in everyday_words():
         return False
     if text.startswith(":", start + len(bare)):
         return True

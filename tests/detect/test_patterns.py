@@ -112,7 +112,12 @@ def test_gazetteer_names_need_a_known_first_name_and_a_capitalised_surname() -> 
     assert name_spans(lower) == []  # the capitalised rule does not read lower case
     assert lower_case_name_spans("terence called") == []
     assert lower_case_name_spans("you will park here") == []  # common words
-    assert name_spans("Terence called") == []  # a first name alone is not enough
+    assert name_spans("Terence called") == []  # at a sentence's start any word is capitalised
+    said = "I'm so jealous! said Gladys to Logan"
+    assert [said[a:b] for a, b in name_spans(said)] == ["Gladys", "Logan"]  # inside a sentence
+    assert name_spans("Ella: What a wife.") == [(0, 4)]  # a speaker's label
+    # First names that are everyday words are not names on their own.
+    assert name_spans("the Christian community met on Sunday with the Doctor in Spring") == []
     assert name_spans("Alice J. Smith") == [(0, 14)]  # a middle initial joins
 
 
