@@ -42,10 +42,12 @@ _PREFIX = (
     r"strada|trg|λεωφόρος|λ\.|οδός|πλατεία)"
 )
 _SUFFIX = (
-    r"(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Boulevard|Blvd|Court|Ct|Place|Pl|Way|"
-    r"Terrace|Close|Crescent|Square|Sq|Parkway|Highway|Hwy|Circle|Row|Mews|Str|Strasse|Straße|"
-    r"Weg|Gasse|Platz|Allee|gate|vei|vej|út|utca|u|tér|kapu|körút|köz|sor|tee|iela|ulica|cesta)"
+    r"(?:Street|Road|Avenue|Lane|Drive|Boulevard|Court|Place|Way|Terrace|Close|Crescent|Square|"
+    r"Parkway|Highway|Circle|Row|Mews|Strasse|Straße|Weg|Gasse|Platz|Allee|gate|vei|vej|út|utca|"
+    r"tér|kapu|körút|köz|sor|tee|iela|ulica|cesta)"
 )
+# Abbreviations ("St", "Dr", "u.") mark a street only next to a number: "We Visit St Louis".
+_ABBREVIATION = r"(?:St|Rd|Ave|Ln|Dr|Blvd|Ct|Pl|Sq|Hwy|Str|u)"
 _FUSED = (
     r"(?:strasse|straße|str\.|weg|gasse|platz|gatan|gata|vägen|veien|vegen|vej|"
     r"gade|vegur|braut|katu|tie|kuja|polku|laan|straat|gracht|plein|kade|stræde|gränd|väg|torget|"
@@ -68,7 +70,10 @@ def _streets() -> re.Pattern[str]:
         rf"|\b\d{{1,5}}[A-Za-z]? {_PREFIX}(?: (?:{_PARTICLE} )*{_CAPITALISED}){{1,4}}"
         rf"(?: {_NUMBER})?)"
         rf"|(?P<suffixed>\b(?:\d{{1,5}}[A-Za-z]? )?(?:{_CAPITALISED} ){{1,4}}{_SUFFIX}\b\.?"
-        rf"(?: {_NUMBER})?|\b\d{{1,5}}[A-Za-z]? (?:{_CAPITALISED} ){{1,4}}(?:{usps})\b)"
+        rf"(?: {_NUMBER})?"
+        rf"|\b\d{{1,5}}[A-Za-z]? (?:{_CAPITALISED} ){{1,4}}(?:{usps}|{_ABBREVIATION})\b\.?"
+        rf"(?: {_NUMBER})?"
+        rf"|\b(?:{_CAPITALISED} ){{1,4}}{_ABBREVIATION}\b\.? {_NUMBER})"
         rf"|(?P<fused>\b{_UP}[\w\-]+{_FUSED} {_NUMBER})"
         rf"|(?P<bare>\b\d{{1,5}} (?:{_UP}[\w'’\-]* ){{1,3}}{_NUMBER})"
     )

@@ -82,6 +82,7 @@ def test_usps_suffixes_need_a_building_number_and_intersections_are_one_span() -
         "During 1971 the company grew",  # not a street ending in "-ring"
         "See Chapter 3 and Table 4 of the report",
         "Gate 12 boards at noon",
+        "We Visit St Louis each year",  # an abbreviation needs a number beside it
         "version 2 of the Street Fighter game",
     ],
 )
