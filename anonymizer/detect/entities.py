@@ -86,9 +86,9 @@ def find_spans(
     values = texts.cast(pl.String).to_list() if isinstance(texts, pl.Series) else list(texts)
     slot: dict[str | None, int] = {}
     codes = [slot.setdefault(v, len(slot)) for v in values]
-    distinct = list(slot)
-    found = _distinct_spans(distinct, model, entities, user, processes)
-    return [list(found[code]) for code in codes]
+    with _cyclic_gc_paused():
+        found = _distinct_spans(list(slot), model, entities, user, processes)
+        return [list(found[code]) for code in codes]
 
 
 def _distinct_spans(
