@@ -151,7 +151,7 @@ def tidy(text: str, start: int, end: int, label: str) -> list[tuple[int, int]]:
         while lead is not None and lead.end() > a:
             a = lead.end()
             lead = _LINE_PREFIX.match(text, a, b) or _LEADING.match(text, a, b)
-        b = a + _TRAILING.search(text[a:b]).start()  # type: ignore[union-attr]
+        b = a + len(_TRAILING.sub("", text[a:b], count=1))
         wanted = str.isalnum if label in {"DATE", "TIME"} else str.isalpha
         if b > a and any(wanted(ch) for ch in text[a:b]):
             pieces.append((a, b))
