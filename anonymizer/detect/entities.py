@@ -85,12 +85,23 @@ def find_spans(
 ) -> list[list[Span]]:
     """Pattern, NER and user-recognizer spans per text; overlapping findings merged. Repeated
     texts are analysed once; NER runs in ``processes`` worker processes."""
+    with _cyclic_gc_paused():
+        codes, found = _spans_by_distinct_text(texts, model, entities, user, processes)
+        return [list(found[code]) for code in codes]
+
+
+def _spans_by_distinct_text(
+    texts: pl.Series | Sequence[str | None],
+    model: NerModel | None,
+    entities: Iterable[str] | None,
+    user: UserRecognizers | None,
+    processes: int,
+) -> tuple[list[int], list[list[Span]]]:
+    """Each text's index among the distinct texts, and the spans of each distinct text."""
     values = texts.cast(pl.String).to_list() if isinstance(texts, pl.Series) else list(texts)
     slot: dict[str | None, int] = {}
     codes = [slot.setdefault(v, len(slot)) for v in values]
-    with _cyclic_gc_paused():
-        found = _distinct_spans(list(slot), model, entities, user, processes)
-        return [list(found[code]) for code in codes]
+    return codes, _distinct_spans(list(slot), model, entities, user, processes)
 
 
 def _distinct_spans(
@@ -137,13 +148,13 @@ def detect_entities(
     if model is None and ner == "auto":
         warnings.warn(NO_NER_WARNING, stacklevel=2)
     with _cyclic_gc_paused():
-        return [
-            [
-                {"start": s.start, "end": s.end, "entity_type": s.entity, "score": s.score}
-                for s in spans
-            ]
-            for spans in find_spans(texts, model, entities, processes=processes)
+        codes, found = _spans_by_distinct_text(texts, model, entities, None, processes)
+        made = [
+            [{"start": s.start, "end": s.end, "entity_type": s.entity, "score": s.score} for s in f]
+            for f in found
         ]
+        # Repeated texts get copies: every row's dicts are its own to change.
+        return [[d.copy() for d in made[code]] for code in codes]
 
 
 @contextlib.contextmanager
