@@ -21,6 +21,8 @@ from __future__ import annotations
 import functools
 import re
 
+from anonymizer.detect.places import country_alternation
+
 STREET = "STREET_ADDRESS"
 PLACE = "LOCATION"
 POSTCODE = "ZIP_CODE"
@@ -114,12 +116,7 @@ _MAX_PARTS = 6
 
 @functools.lru_cache(maxsize=1)
 def _countries() -> re.Pattern[str]:
-    from faker.providers.address import en_US  # noqa: PLC0415 - loaded on first use only
-
-    names = {c for c in en_US.Provider.countries if "(" not in c}
-    names.update(en_US.Provider.states)
-    alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    return re.compile(rf"(?i:{alternation})\b(?: \(\w+\))?")
+    return re.compile(rf"(?i:{country_alternation()})\b(?: \(\w+\))?")
 
 
 def _place(text: str, at: int, newline: bool) -> int:

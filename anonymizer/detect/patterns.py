@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from anonymizer.detect import addresses, names
+from anonymizer.detect import addresses, names, places
 from anonymizer.detect.validators import card_ok, iban_ok, ip_ok, phone_ok, phone_shaped, ssn_ok
 
 Validator = Callable[[str], bool]
@@ -216,6 +216,14 @@ def _lower_case_names(text: str) -> list[Span]:
     return [Span(a, b, "PERSON", names.SCORE) for a, b in names.lower_case_name_spans(text)]
 
 
+def _countries(text: str) -> list[Span]:
+    return [Span(a, b, places.ENTITY, places.SCORE) for a, b in places.country_spans(text)]
+
+
+def _cued_places(text: str) -> list[Span]:
+    return [Span(a, b, places.ENTITY, places.SCORE) for a, b in places.cued_place_spans(text)]
+
+
 def _addresses(text: str) -> list[Span]:
     return [Span(a, b, e, addresses.SCORES[e]) for a, b, e in addresses.address_spans(text)]
 
@@ -224,6 +232,8 @@ SCANNERS: tuple[Scanner, ...] = (
     Scanner(frozenset({"PERSON"}), lambda: names.PREFILTER, _names),
     Scanner(frozenset({"PERSON"}), lambda: names.LOWER_CASE_PREFILTER, _lower_case_names),
     Scanner(addresses.ENTITIES, addresses.prefilter, _addresses),
+    Scanner(frozenset({places.ENTITY}), places.countries_prefilter, _countries),
+    Scanner(frozenset({places.ENTITY}), lambda: places.PREFILTER, _cued_places),
 )
 
 

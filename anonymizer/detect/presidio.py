@@ -29,8 +29,8 @@ def _presidio() -> Any:
 
 
 def anonymizer_recognizer() -> Any:
-    """A Presidio ``EntityRecognizer`` that runs our pattern detectors (validators included),
-    the first-name gazetteer and the address parser."""
+    """A Presidio ``EntityRecognizer`` that runs our pattern detectors (validators included)
+    and scanners (names, addresses, places)."""
     presidio = _presidio()
     base: Any = presidio.EntityRecognizer
 

@@ -1,0 +1,93 @@
+"""Places that NER misses: country names, and the place after words that announce one.
+
+Countries (and US states) come from Faker's English address provider, matched as whole words,
+capitalised or in capitals — and in a text written all in lower case, in lower case too. A place
+is also the name right after a phrase that announces one ("flew to", "originally from",
+"lives in", "home city", a "Where:" label): up to four capitalised or upper-case words (with
+particles such as "de" or "la" between them), or, in an all-lower-case text, up to three words
+none of which is an everyday word. NER misses such names most often when they are in capitals
+("flew to STAXROITH") or in lower case ("returned to kiel").
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from anonymizer.detect.names import everyday_words
+
+ENTITY = "LOCATION"
+SCORE = 0.6
+_UP = r"[A-ZÀ-ÖØ-ÞĀ-ſΑ-ΩА-Я]"
+_PARTICLE = r"(?:de|del|la|le|du|des|da|do|dos|van|von|der|nad|pod|am|an|im|sur|upon|o')"
+_CUE = (
+    r"\b(?:(?:flew|flown|fly|flying|moved|moving|returned|travell?ed|went|came|drove|arrived|"
+    r"relocated|emigrated)(?: (?:back|here|there|home|out))? (?:to|from|at|in)"
+    r"|(?:originally|coming|comes|come|came|hails?) from"
+    r"|(?:lives?|living|lived|born|based|grew up|resides?|residing|located|staying|am|are|is|was)"
+    r" in"
+    r"|home (?:city|town)|where:)"
+)
+# Rust-compatible (no look-around): routes rows to the Python scan.
+PREFILTER = rf"(?i){_CUE}\s"
+_AFTER_CUE = re.compile(rf"(?i:{_CUE})\s+")
+_CAPITALISED = re.compile(rf"{_UP}[\w'’\-]*(?: (?:{_PARTICLE} )?{_UP}[\w'’\-]*){{0,3}}")
+_LOWER = re.compile(r"[a-zà-ÿ][\w'’\-]*(?: [a-zà-ÿ][\w'’\-]*){0,2}")
+_STOP = re.compile(r"[.,;:!?\n\"“”()]")
+
+
+@functools.lru_cache(maxsize=1)
+def country_alternation() -> str:
+    """Faker's English country names and the US states, longest first, as a regex alternation."""
+    from faker.providers.address import en_US  # noqa: PLC0415 - loaded on first use only
+
+    names = {c for c in en_US.Provider.countries if "(" not in c}
+    names.update(en_US.Provider.states)
+    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+
+
+@functools.lru_cache(maxsize=1)
+def _countries() -> re.Pattern[str]:
+    return re.compile(rf"(?i)\b(?:{country_alternation()})\b")
+
+
+def countries_prefilter() -> str:
+    """Routes rows with a country or state name to the Python scan (Rust regex)."""
+    return _countries().pattern
+
+
+def _written_as_a_name(value: str, lower_text: bool) -> bool:
+    return value[0].isupper() or lower_text
+
+
+def country_spans(text: str) -> list[tuple[int, int]]:
+    """[start, end) of each country or US state named in ``text``."""
+    lower_text = text.islower()
+    return [
+        m.span() for m in _countries().finditer(text) if _written_as_a_name(m.group(), lower_text)
+    ]
+
+
+def cued_place_spans(text: str) -> list[tuple[int, int]]:
+    """[start, end) of each place named right after a phrase that announces one."""
+    lower_text = text.islower()
+    found = []
+    for cue in _AFTER_CUE.finditer(text):
+        at = cue.end()
+        match = _CAPITALISED.match(text, at)
+        if match is None and lower_text:
+            match = _LOWER.match(text, at)
+            if match is not None:
+                words = match.group().split()
+                keep = 0
+                while keep < len(words) and words[keep] not in everyday_words():
+                    keep += 1
+                if keep == 0:
+                    continue
+                end = at + len(" ".join(words[:keep]))
+                found.append((at, end))
+            continue
+        if match is not None and match.group().split()[0].lower() not in everyday_words():
+            stop = _STOP.search(text, at, match.end())
+            found.append((at, stop.start() if stop else match.end()))
+    return found

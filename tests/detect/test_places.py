@@ -1,0 +1,40 @@
+"""Places NER misses: country names, and the place after a phrase that announces one."""
+
+from __future__ import annotations
+
+import pytest
+
+from anonymizer.detect.places import country_spans, cued_place_spans
+
+
+def _places(text: str) -> list[str]:
+    return [text[a:b] for a, b in (*country_spans(text), *cued_place_spans(text))]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("She moved here from Estonia last year", ["Estonia", "Estonia"]),
+        ("Mr. Pavlović flew to STAXROITH on Monday morning.", ["STAXROITH"]),
+        ("I'm Abelardo, originally from PORT O' WARREN, and 58", ["PORT O' WARREN"]),
+        ("Where: Unionville Country Club.", ["Unionville Country Club"]),
+        ("a sunday before labor day we returned to kiel by helicopter.", ["kiel"]),
+        ("i'm originally from switzerland", ["switzerland", "switzerland"]),
+        ("Carry Me Back To Canada, a song", ["Canada"]),
+    ],
+)
+def test_finds_places(text: str, expected: list[str]) -> None:
+    assert _places(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He lives in a small house.",  # an everyday word is no place
+        "we moved to the next item",
+        "The georgia peach is sweet",  # a state in lower case inside a cased text
+        "Nothing to report.",
+    ],
+)
+def test_does_not_find_places(text: str) -> None:
+    assert _places(text) == []
