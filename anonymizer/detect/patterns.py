@@ -204,7 +204,9 @@ class Scanner:
     """A detector that reads whole texts (a gazetteer, the address parser) on routed rows only."""
 
     entities: frozenset[str]
-    prefilter: Callable[[], str]  # a Rust regex: rows it cannot match never reach Python
+    # Native test of a text column: rows where it is false never reach Python. A superset of the
+    # rows the scanner finds something in (the routing property test checks it).
+    prefilter: Callable[[pl.Expr], pl.Expr]
     find: Callable[[str], list[Span]]
 
 
@@ -229,11 +231,15 @@ def _addresses(text: str) -> list[Span]:
 
 
 SCANNERS: tuple[Scanner, ...] = (
-    Scanner(frozenset({"PERSON"}), lambda: names.PREFILTER, _names),
-    Scanner(frozenset({"PERSON"}), lambda: names.LOWER_CASE_PREFILTER, _lower_case_names),
-    Scanner(addresses.ENTITIES, addresses.prefilter, _addresses),
+    Scanner(frozenset({"PERSON"}), lambda c: c.str.contains(names.PREFILTER), _names),
+    Scanner(
+        frozenset({"PERSON"}),
+        lambda c: c.str.contains(names.LOWER_CASE_PREFILTER),
+        _lower_case_names,
+    ),
+    Scanner(addresses.ENTITIES, lambda c: c.str.contains(addresses.prefilter()), _addresses),
     Scanner(frozenset({places.ENTITY}), places.countries_prefilter, _countries),
-    Scanner(frozenset({places.ENTITY}), lambda: places.PREFILTER, _cued_places),
+    Scanner(frozenset({places.ENTITY}), places.cues_prefilter, _cued_places),
 )
 
 
@@ -273,10 +279,10 @@ def detect_texts(
     found: list[list[Span]] = [[] for _ in range(len(values))]
     if not chosen and not reading:
         return found
-    regexes = [d.regex for d in chosen] + [s.prefilter() for s in reading]
+    column = pl.col("t")
+    tests = [column.str.contains(d.regex) for d in chosen] + [s.prefilter(column) for s in reading]
     masks = pl.DataFrame({"t": values}).select(
-        pl.col("t").str.contains(r).fill_null(False).arg_true().implode().alias(str(i))
-        for i, r in enumerate(regexes)
+        test.fill_null(False).arg_true().implode().alias(str(i)) for i, test in enumerate(tests)
     )
     rows: list[list[int]] = [column[0].to_list() for column in masks.get_columns()]
     strings = values.to_list()

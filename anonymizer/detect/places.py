@@ -14,6 +14,8 @@ from __future__ import annotations
 import functools
 import re
 
+import polars as pl
+
 from anonymizer.detect.names import everyday_words
 
 ENTITY = "LOCATION"
@@ -28,8 +30,39 @@ _CUE = (
     r" in"
     r"|home (?:city|town)|where:)"
 )
-# Rust-compatible (no look-around): routes rows to the Python scan.
-PREFILTER = rf"(?i){_CUE}\s"
+# Every cue holds one of these (ASCII, any case): a fast native test for routing rows.
+_CUE_WORDS = (
+    "flew",
+    "flown",
+    "fly",
+    "moved",
+    "moving",
+    "returned",
+    "travel",
+    "went",
+    "came",
+    "drove",
+    "arrived",
+    "relocated",
+    "emigrated",
+    "from",
+    "lives",
+    "living",
+    "lived",
+    "born",
+    "based",
+    "grew up",
+    "resid",
+    "located",
+    "staying",
+    " am in",
+    " are in",
+    " is in",
+    " was in",
+    "home city",
+    "home town",
+    "where:",
+)
 _AFTER_CUE = re.compile(rf"(?i:{_CUE})\s+")
 _CAPITALISED = re.compile(rf"{_UP}[\w'’\-]*(?: (?:{_PARTICLE} )?{_UP}[\w'’\-]*){{0,3}}")
 _LOWER = re.compile(r"[a-zà-ÿ][\w'’\-]*(?: [a-zà-ÿ][\w'’\-]*){0,2}")
@@ -37,13 +70,18 @@ _STOP = re.compile(r"[.,;:!?\n\"“”()]")
 
 
 @functools.lru_cache(maxsize=1)
-def country_alternation() -> str:
-    """Faker's English country names and the US states, longest first, as a regex alternation."""
+def country_names() -> tuple[str, ...]:
+    """Faker's English country names and the US states, longest first."""
     from faker.providers.address import en_US  # noqa: PLC0415 - loaded on first use only
 
     names = {c for c in en_US.Provider.countries if "(" not in c}
     names.update(en_US.Provider.states)
-    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return tuple(sorted(names, key=len, reverse=True))
+
+
+def country_alternation() -> str:
+    """The names as a regex alternation (longest first, so the longest name wins)."""
+    return "|".join(re.escape(n) for n in country_names())
 
 
 @functools.lru_cache(maxsize=1)
@@ -51,9 +89,20 @@ def _countries() -> re.Pattern[str]:
     return re.compile(rf"(?i)\b(?:{country_alternation()})\b")
 
 
-def countries_prefilter() -> str:
-    """Routes rows with a country or state name to the Python scan (Rust regex)."""
-    return _countries().pattern
+@functools.lru_cache(maxsize=1)
+def _country_forms() -> list[str]:
+    return sorted({form for n in country_names() for form in (n, n.lower(), n.upper())})
+
+
+def countries_prefilter(column: pl.Expr) -> pl.Expr:
+    """Rows that may name a country or state: one native Aho-Corasick pass (a regex alternation
+    of 300 names ignoring case measured 14 µs a row)."""
+    return column.str.contains_any(_country_forms(), ascii_case_insensitive=True)
+
+
+def cues_prefilter(column: pl.Expr) -> pl.Expr:
+    """Rows that may hold a phrase announcing a place."""
+    return column.str.contains_any(list(_CUE_WORDS), ascii_case_insensitive=True)
 
 
 def _written_as_a_name(value: str, lower_text: bool) -> bool:

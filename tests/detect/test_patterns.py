@@ -132,6 +132,8 @@ SNIPPETS = [
     "nothing at all",
     "Feldstrasse 42",
     "1992-11-12",
+    "moved here from Estonia",
+    "flew to OSLO on",
 ]
 
 
