@@ -1,9 +1,11 @@
-"""Pattern detectors: one Rust regex per entity, run over whole columns by Polars.
+"""Pattern detectors and scanners, run over whole columns by Polars.
 
-A column (or a batch of texts) is first filtered with ``str.contains`` for every pattern at once
-in native code; only the matching rows are searched in Python for exact spans, and checksum
-validators run on those candidates alone. Context words are matched as whole words (Presidio's
-substring match boosts "lic" inside "public").
+A pattern detector is one regex valid in both Rust and Python, with an optional validator; a
+scanner (names, addresses, places) reads whole texts in Python. Every detector's regex and every
+scanner's prefilter first runs natively over the column (or batch of texts); Python then
+searches only the rows that each one matched, and checksum validators run on those candidates
+alone. Context words are matched as whole words (Presidio's substring match boosts "lic" inside
+"public").
 """
 
 from __future__ import annotations
