@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import re
 
-from anonymizer.detect.places import country_alternation
+from anonymizer.detect.places import CAPITAL, country_alternation
 
 STREET = "STREET_ADDRESS"
 PLACE = "LOCATION"
@@ -30,7 +30,7 @@ ENTITIES = frozenset({STREET, PLACE, POSTCODE})
 SCORES = {STREET: 0.7, PLACE: 0.6, POSTCODE: 0.6}
 
 _L = r"[^\W\d_]"  # a letter, any script
-_UP = r"[A-ZÀ-ÖØ-ÞĀ-ſΑ-ΩА-Я]"  # a capital (Latin Extended-A holds both cases)
+_UP = CAPITAL
 _NAME = rf"{_L}[\w'’\-]*\.?"
 _CAPITALISED = rf"{_UP}[\w'’\-]*\.?"
 _PARTICLE = (

@@ -212,36 +212,42 @@ class Scanner:
     find: Callable[[str], list[Span]]
 
 
-def _names(text: str) -> list[Span]:
-    return [Span(a, b, "PERSON", names.SCORE) for a, b in names.name_spans(text)]
+def _spans_of(
+    entity: str, score: float, find: Callable[[str], list[tuple[int, int]]]
+) -> Callable[[str], list[Span]]:
+    """A finder of [start, end) pairs, as spans of one entity."""
+    return lambda text: [Span(a, b, entity, score) for a, b in find(text)]
 
 
-def _lower_case_names(text: str) -> list[Span]:
-    return [Span(a, b, "PERSON", names.SCORE) for a, b in names.lower_case_name_spans(text)]
-
-
-def _countries(text: str) -> list[Span]:
-    return [Span(a, b, places.ENTITY, places.SCORE) for a, b in places.country_spans(text)]
-
-
-def _cued_places(text: str) -> list[Span]:
-    return [Span(a, b, places.ENTITY, places.SCORE) for a, b in places.cued_place_spans(text)]
+def _regex(pattern: str) -> Callable[[pl.Expr], pl.Expr]:
+    return lambda column: column.str.contains(pattern)
 
 
 def _addresses(text: str) -> list[Span]:
     return [Span(a, b, e, addresses.SCORES[e]) for a, b, e in addresses.address_spans(text)]
 
 
+_PERSON = frozenset({"PERSON"})
+_PLACE = frozenset({places.ENTITY})
 SCANNERS: tuple[Scanner, ...] = (
-    Scanner(frozenset({"PERSON"}), lambda c: c.str.contains(names.PREFILTER), _names),
+    Scanner(_PERSON, _regex(names.PREFILTER), _spans_of("PERSON", names.SCORE, names.name_spans)),
     Scanner(
-        frozenset({"PERSON"}),
-        lambda c: c.str.contains(names.LOWER_CASE_PREFILTER),
-        _lower_case_names,
+        _PERSON,
+        _regex(names.LOWER_CASE_PREFILTER),
+        _spans_of("PERSON", names.SCORE, names.lower_case_name_spans),
     ),
+    # The address regex is built on first use (it reads Faker's street suffixes).
     Scanner(addresses.ENTITIES, lambda c: c.str.contains(addresses.prefilter()), _addresses),
-    Scanner(frozenset({places.ENTITY}), places.countries_prefilter, _countries),
-    Scanner(frozenset({places.ENTITY}), places.cues_prefilter, _cued_places),
+    Scanner(
+        _PLACE,
+        places.countries_prefilter,
+        _spans_of(places.ENTITY, places.SCORE, places.country_spans),
+    ),
+    Scanner(
+        _PLACE,
+        places.cues_prefilter,
+        _spans_of(places.ENTITY, places.SCORE, places.cued_place_spans),
+    ),
 )
 
 

@@ -20,7 +20,7 @@ from anonymizer.detect.names import everyday_words
 
 ENTITY = "LOCATION"
 SCORE = 0.6
-_UP = r"[A-ZÀ-ÖØ-ÞĀ-ſΑ-ΩА-Я]"
+CAPITAL = r"[A-ZÀ-ÖØ-ÞĀ-ſΑ-ΩА-Я]"  # a capital letter (Latin Extended-A holds both cases)
 _PARTICLE = r"(?:de|del|la|le|du|des|da|do|dos|van|von|der|nad|pod|am|an|im|sur|upon|o')"
 _CUE = (
     r"\b(?:(?:flew|flown|fly|flying|moved|moving|returned|travell?ed|went|came|drove|arrived|"
@@ -64,9 +64,8 @@ _CUE_WORDS = (
     "where:",
 )
 _AFTER_CUE = re.compile(rf"(?i:{_CUE})\s+")
-_CAPITALISED = re.compile(rf"{_UP}[\w'’\-]*(?: (?:{_PARTICLE} )?{_UP}[\w'’\-]*){{0,3}}")
+_CAPITALISED = re.compile(rf"{CAPITAL}[\w'’\-]*(?: (?:{_PARTICLE} )?{CAPITAL}[\w'’\-]*){{0,3}}")
 _LOWER = re.compile(r"[a-zà-ÿ][\w'’\-]*(?: [a-zà-ÿ][\w'’\-]*){0,2}")
-_STOP = re.compile(r"[.,;:!?\n\"“”()]")
 
 
 @functools.lru_cache(maxsize=1)
@@ -105,16 +104,29 @@ def cues_prefilter(column: pl.Expr) -> pl.Expr:
     return column.str.contains_any(list(_CUE_WORDS), ascii_case_insensitive=True)
 
 
-def _written_as_a_name(value: str, lower_text: bool) -> bool:
-    return value[0].isupper() or lower_text
-
-
 def country_spans(text: str) -> list[tuple[int, int]]:
     """[start, end) of each country or US state named in ``text``."""
     lower_text = text.islower()
-    return [
-        m.span() for m in _countries().finditer(text) if _written_as_a_name(m.group(), lower_text)
-    ]
+    return [m.span() for m in _countries().finditer(text) if lower_text or m.group()[0].isupper()]
+
+
+def _capitalised_place(text: str, at: int) -> int:
+    match = _CAPITALISED.match(text, at)
+    if match is None or match.group().split()[0].lower() in everyday_words():
+        return at
+    return match.end()
+
+
+def _lower_case_place(text: str, at: int) -> int:
+    """End of the words at ``at`` up to the first everyday word."""
+    match = _LOWER.match(text, at)
+    words = match.group().split() if match is not None else []
+    kept: list[str] = []
+    for word in words:
+        if word in everyday_words():
+            break
+        kept.append(word)
+    return at + len(" ".join(kept))
 
 
 def cued_place_spans(text: str) -> list[tuple[int, int]]:
@@ -123,20 +135,7 @@ def cued_place_spans(text: str) -> list[tuple[int, int]]:
     found = []
     for cue in _AFTER_CUE.finditer(text):
         at = cue.end()
-        match = _CAPITALISED.match(text, at)
-        if match is None and lower_text:
-            match = _LOWER.match(text, at)
-            if match is not None:
-                words = match.group().split()
-                keep = 0
-                while keep < len(words) and words[keep] not in everyday_words():
-                    keep += 1
-                if keep == 0:
-                    continue
-                end = at + len(" ".join(words[:keep]))
-                found.append((at, end))
-            continue
-        if match is not None and match.group().split()[0].lower() not in everyday_words():
-            stop = _STOP.search(text, at, match.end())
-            found.append((at, stop.start() if stop else match.end()))
+        end = _lower_case_place(text, at) if lower_text else _capitalised_place(text, at)
+        if end > at:
+            found.append((at, end))
     return found
