@@ -100,28 +100,28 @@ def _capitalised(word: str) -> bool:
 def name_spans(text: str) -> list[tuple[int, int]]:
     """[start, end) of each gazetteer name in ``text``."""
     names = first_names()
-    words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
     spans: list[tuple[int, int]] = []
-    i = 0
-    while i < len(words):
-        start, end, word = words[i]
-        if word.rstrip(".") not in names:
-            i += 1
+    resume = 0  # words before this belong to a name already found
+    for match in _WORD.finditer(text):
+        start, word = match.start(), match.group()
+        if start < resume or word.rstrip(".") not in names:
             continue
-        j, taken = i + 1, 0
-        while j < len(words) and taken < 2 and text[end : words[j][0]] == " ":
-            following = words[j][2]
-            initial = len(following.rstrip(".")) == 1 and following[0].isupper() and taken == 0
-            if not (initial or (_capitalised(following) and len(following.rstrip(".")) > 1)):
+        end, taken = match.end(), 0
+        following = _WORD.match(text, end + 1) if text.startswith(" ", end) else None
+        while following is not None and taken < 2:
+            after = following.group()
+            bare = after.rstrip(".")
+            initial = len(bare) == 1 and after[0].isupper() and taken == 0
+            if not (initial or (_capitalised(after) and len(bare) > 1)):
                 break
-            end = words[j][1] - (1 if following.endswith(".") and not initial else 0)
+            end = following.end() - (1 if after.endswith(".") and not initial else 0)
+            resume = following.end()
             taken += 0 if initial else 1
-            j += 1
+            following = _WORD.match(text, end + 1) if text.startswith(" ", end) else None
         if taken:
             spans.append((start, end))
         elif _alone_is_a_name(text, start, word):
             spans.append((start, start + len(word.rstrip("."))))
-        i = j if taken else i + 1
     return spans
 
 

@@ -10,9 +10,11 @@ alone. Context words are matched as whole words (Presidio's substring match boos
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import polars as pl
 
@@ -158,9 +160,9 @@ DETECTORS: tuple[PatternDetector, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Span:
-    """One finding: [start, end) character offsets, entity type, score."""
+class Span(NamedTuple):
+    """One finding: [start, end) character offsets, entity type, score. A tuple: millions are
+    made, and a tuple is made three times faster than a frozen dataclass."""
 
     start: int
     end: int
@@ -176,8 +178,11 @@ def resolve_overlaps(spans: Iterable[Span]) -> list[Span]:
     """Merge overlapping findings into one span covering them all (nothing of either leaks),
     typed and scored as the strongest of them (then the longer, the earlier, the type first in
     alphabetical order — so the result never depends on the order findings arrive in)."""
+    ordered = sorted(spans, key=lambda s: (s.start, -s.end))
+    if all(a.end <= b.start for a, b in itertools.pairwise(ordered)):
+        return ordered  # the usual case: nothing overlaps
     merged: list[tuple[int, int, list[Span]]] = []
-    for span in sorted(spans, key=lambda s: (s.start, -s.end)):
+    for span in ordered:
         if merged and span.start < merged[-1][1]:
             start, end, members = merged[-1]
             merged[-1] = (start, max(end, span.end), [*members, span])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import TypeAlias
 
 import polars as pl
 
@@ -79,8 +80,35 @@ def country_names() -> tuple[str, ...]:
 
 
 def country_alternation() -> str:
-    """The names as a regex alternation (longest first, so the longest name wins)."""
-    return "|".join(re.escape(n) for n in country_names())
+    """The names, in lower case, as one regex alternation shaped as a prefix tree (match it
+    ignoring case). Longer continuations are tried first, so the longest name wins; a flat
+    alternation of 300 names measured ten times slower in Python's ``re``."""
+    return _prefix_tree({name.lower() for name in country_names()})
+
+
+_Trie: TypeAlias = dict[str, "_Trie"]  # a character to what follows it ("" ends a word)
+
+
+def _prefix_tree(words: set[str]) -> str:
+    root: _Trie = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return _render(root)
+
+
+def _render(node: _Trie) -> str:
+    branches = [_literal(char) + _render(child) for char, child in sorted(node.items()) if char]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+    return f"(?:{body})?" if "" in node else body
+
+
+def _literal(char: str) -> str:
+    return char if char == " " else re.escape(char)
 
 
 @functools.lru_cache(maxsize=1)

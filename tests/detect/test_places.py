@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from anonymizer.detect.places import country_spans, cued_place_spans
+from anonymizer.detect.places import country_names, country_spans, cued_place_spans
 
 
 def _places(text: str) -> list[str]:
@@ -38,3 +38,12 @@ def test_finds_places(text: str, expected: list[str]) -> None:
 )
 def test_does_not_find_places(text: str) -> None:
     assert _places(text) == []
+
+
+def test_every_country_is_found_whole_and_the_longest_name_wins() -> None:
+    for name in country_names():
+        text = f"We saw {name} today"
+        assert (7, 7 + len(name)) in country_spans(text), name
+    text = "Guinea-Bissau, the Netherlands Antilles, Niger and Nigeria"
+    found = [text[a:b] for a, b in country_spans(text)]
+    assert found == ["Guinea-Bissau", "Netherlands Antilles", "Niger", "Nigeria"]
