@@ -55,6 +55,8 @@ _FUSED = (
     r"gade|vegur|braut|katu|tie|kuja|polku|laan|straat|gracht|plein|kade|stræde|gränd|väg|torget|"
     r"allee|gässli|steig)"
 )
+# Words that a headline capitalises ("5 Musicians Of The 70s") and no street name holds alone.
+_TITLE_WORD = r"(?:Of|The|And|In|On|For|To|At|By|With|From|A|An|Is|Are|You|Your|My)\b"
 _INTERSECTION = re.compile(
     rf"\b(?:the |The )?corner of [^\n,;]{{2,60}}? (?:and|&) {_NAME}(?: {_CAPITALISED}){{0,3}}"
 )
@@ -62,12 +64,19 @@ _INTERSECTION = re.compile(
 
 @functools.lru_cache(maxsize=1)
 def _streets() -> re.Pattern[str]:
+    return re.compile(_street_pattern(f"(?!{_TITLE_WORD})"))
+
+
+@functools.lru_cache(maxsize=1)
+def _street_pattern(guard: str) -> str:
+    """The street regex; ``guard`` keeps headline words out of bare street names (Python only:
+    Rust regexes have no look-ahead, and the native prefilter may match more)."""
     from faker.providers.address import en_US  # noqa: PLC0415 - loaded on first use only
 
     # USPS Publication 28 street suffixes ("Coves", "Forges", "Prairie"): many are everyday
     # words, so they mark a street only after a building number.
     usps = "|".join(sorted({re.escape(s) for s in en_US.Provider.street_suffixes}))
-    return re.compile(
+    return (
         rf"(?P<prefixed>\b{_PREFIX} (?:{_NAME} ){{0,4}}?{_NUMBER}"
         rf"|\b\d{{1,5}}[A-Za-z]? {_PREFIX}(?: (?:{_PARTICLE} )*{_CAPITALISED}){{1,4}}"
         rf"(?: {_NUMBER})?)"
@@ -77,7 +86,7 @@ def _streets() -> re.Pattern[str]:
         rf"(?: {_NUMBER})?"
         rf"|\b(?:{_CAPITALISED} ){{1,4}}{_ABBREVIATION}\b\.? {_NUMBER})"
         rf"|(?P<fused>\b{_UP}[\w\-]+{_FUSED} {_NUMBER})"
-        rf"|(?P<bare>\b\d{{1,5}} (?:{_UP}[\w'’\-]* ){{1,3}}{_NUMBER})"
+        rf"|(?P<bare>\b\d{{1,5}} (?:{guard}{_UP}[\w'’\-]* ){{1,3}}{_NUMBER})"
     )
 
 
@@ -91,7 +100,7 @@ _MILITARY = re.compile(
 
 def prefilter() -> str:
     """Routes rows to the Python scan: the address patterns themselves, run natively."""
-    return f"{_streets().pattern}|{_MILITARY.pattern}|{_INTERSECTION.pattern}"
+    return f"{_street_pattern('')}|{_MILITARY.pattern}|{_INTERSECTION.pattern}"
 
 
 _SEPARATOR = re.compile(r"[ \t]*(?:[,\n][\s>?•|*]*)*")
@@ -169,12 +178,26 @@ def _components(text: str, at: int) -> tuple[list[tuple[int, int, str]], int]:
     return found, at
 
 
+_REGION = re.compile(r",[ \t]*[A-Z]{2,3}\b")
+
+
 def _numbered(street: str) -> bool:
     return street.rstrip(".")[-1:].isdigit()
 
 
-def address_spans(text: str) -> list[tuple[int, int, str]]:
-    """[start, end, entity] of every address component in ``text``."""
+def _written_out(text: str, block: list[tuple[int, int, str]], street_end: int) -> bool:
+    """Whether the components from a street on make one full postal address: a region code
+    after the city ("Springfield, IL 62704"), or street, city and country on one line."""
+    start, end = block[0][0], block[-1][1]
+    if _REGION.search(text, street_end, end):
+        return True
+    one_line = "\n" not in text[start:end] and "," in text[street_end:end]
+    return one_line and any(_countries().fullmatch(text, a, b) for a, b, _ in block)
+
+
+def address_spans(text: str, *, parts: bool = False) -> list[tuple[int, int, str]]:
+    """[start, end, entity] of every address in ``text``: as one span where it is written out
+    in full, else as its components; with ``parts``, always as its components."""
     spans = [(m.start(), m.end(), STREET) for m in _MILITARY.finditer(text)]
     spans.extend((m.start(), m.end(), STREET) for m in _INTERSECTION.finditer(text))
     spans.sort()
@@ -183,18 +206,20 @@ def address_spans(text: str) -> list[tuple[int, int, str]]:
         start, end = match.span()
         if start < taken:
             continue
+        block: list[tuple[int, int, str]] = []
         kind = match.lastgroup
         if kind == "bare":
             building = match.group().partition(" ")[0]
-            spans.append((start, start + len(building), STREET))
+            block.append((start, start + len(building), STREET))
             start += len(building) + 1
         elif building_match := _BUILDING.search(text, max(0, start - 7), start):
-            spans.append((building_match.start(1), building_match.end(1), STREET))
+            block.append((building_match.start(1), building_match.end(1), STREET))
         elif (leading := _LEADING_NUMBER.match(text, start, end)) and _numbered(text[start:end]):
-            spans.append((start, leading.end(1), STREET))  # "12 Main St 5": building, then street
+            block.append((start, leading.end(1), STREET))  # "12 Main St 5": building, then street
             start = leading.end()
-        parts, after = _components(text, end)
-        spans.append((start, end, STREET))
-        spans.extend(parts)
-        taken = after
+        following, taken = _components(text, end)
+        block.append((start, end, STREET))
+        block.extend(following)
+        whole = not parts and _written_out(text, block, end)
+        spans.extend([(block[0][0], taken, STREET)] if whole else block)
     return spans

@@ -18,6 +18,8 @@ import polars as pl
 from anonymizer.detect.names import first_names
 from anonymizer.detect.ner import DEFAULT_MODEL, NerModel, load_ner, ner_spans
 from anonymizer.detect.patterns import (
+    ADDRESS_PARTS,
+    ADDRESSES,
     DETECTORS,
     SCANNERS,
     Span,
@@ -82,11 +84,15 @@ def find_spans(
     user: UserRecognizers | None = None,
     *,
     processes: int = 1,
+    address_parts: bool = False,
 ) -> list[list[Span]]:
     """Pattern, NER and user-recognizer spans per text; overlapping findings merged. Repeated
-    texts are analysed once; NER runs in ``processes`` worker processes."""
+    texts are analysed once; NER runs in ``processes`` worker processes. A written-out address
+    is one span, or with ``address_parts`` its components."""
     with _cyclic_gc_paused():
-        codes, found = _spans_by_distinct_text(texts, model, entities, user, processes)
+        codes, found = _spans_by_distinct_text(
+            texts, model, entities, user, processes, address_parts
+        )
         return [list(found[code]) for code in codes]
 
 
@@ -96,12 +102,13 @@ def _spans_by_distinct_text(
     entities: Iterable[str] | None,
     user: UserRecognizers | None,
     processes: int,
+    address_parts: bool,
 ) -> tuple[list[int], list[list[Span]]]:
     """Each text's index among the distinct texts, and the spans of each distinct text."""
     values = texts.cast(pl.String).to_list() if isinstance(texts, pl.Series) else list(texts)
     slot: dict[str | None, int] = {}
     codes = [slot.setdefault(v, len(slot)) for v in values]
-    return codes, _distinct_spans(list(slot), model, entities, user, processes)
+    return codes, _distinct_spans(list(slot), model, entities, user, processes, address_parts)
 
 
 def _distinct_spans(
@@ -110,10 +117,15 @@ def _distinct_spans(
     entities: Iterable[str] | None,
     user: UserRecognizers | None,
     processes: int,
+    address_parts: bool,
 ) -> list[list[Span]]:
     wanted = set(entities) if entities is not None else None
     detectors = [d for d in DETECTORS if wanted is None or d.entity in wanted]
-    scanners = [s for s in SCANNERS if wanted is None or s.entities & wanted]
+    scanners = [
+        ADDRESS_PARTS if address_parts and s is ADDRESSES else s
+        for s in SCANNERS
+        if wanted is None or s.entities & wanted
+    ]
     pattern_spans = detect_texts(pl.Series(values, dtype=pl.String), detectors, scanners)
     named = (
         ner_spans(model, values, processes=processes) if model is not None else [[] for _ in values]
@@ -134,13 +146,16 @@ def detect_entities(
     *,
     ner: str = "auto",
     processes: int = 1,
+    address_parts: bool = False,
 ) -> list[list[dict[str, Any]]]:
     """Per text, the PII spans found: ``start``, ``end`` (exclusive), ``entity_type``, ``score``.
 
     ``entities`` restricts the types; ``ner`` is ``auto`` (the installed default model),
     ``none`` or an installed spaCy model's name, run in ``processes`` worker processes (each
     distinct text once). Without a model a warning says that names and places are not
-    detected.
+    detected. An address written out in full (street, city and country on one line, or a
+    "City, ST 12345" line) is one ``STREET_ADDRESS`` span; ``address_parts`` splits it into
+    street, unit, city, country and postcode like any other address.
     """
     if language != "en":
         raise PlanError(f"language {language!r} is not supported yet; use 'en'")
@@ -148,7 +163,9 @@ def detect_entities(
     if model is None and ner == "auto":
         warnings.warn(NO_NER_WARNING, stacklevel=2)
     with _cyclic_gc_paused():
-        codes, found = _spans_by_distinct_text(texts, model, entities, None, processes)
+        codes, found = _spans_by_distinct_text(
+            texts, model, entities, None, processes, address_parts
+        )
         made = [
             [{"start": s.start, "end": s.end, "entity_type": s.entity, "score": s.score} for s in f]
             for f in found

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import itertools
 import pkgutil
 import re
 
@@ -140,20 +139,25 @@ def _alone_is_a_name(text: str, start: int, word: str) -> bool:
 
 
 def lower_case_name_spans(text: str) -> list[tuple[int, int]]:
-    """[start, end) of each known first name followed by a known surname, in a text written
-    all in lower case (where text has capitals, names have them too)."""
+    """[start, end) of each known first name followed by a known surname (a middle initial
+    between them allowed), in a text written all in lower case (where text has capitals, names
+    have them too)."""
     if not text.islower():
         return []
     words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
     firsts, lasts = _lower_pairs()
     found = []
-    for (start, end, word), (next_start, next_end, following) in itertools.pairwise(words):
-        if (
-            word.islower()
-            and following.islower()
-            and text[end:next_start] == " "
-            and word in firsts
-            and following.rstrip(".") in lasts
-        ):
-            found.append((start, next_end - following.endswith(".")))
+    for i, (start, first_end, word) in enumerate(words):
+        if word not in firsts:
+            continue
+        end, following = first_end, words[i + 1 : i + 3]
+        if len(following) == 2 and len(following[0][2].rstrip(".")) == 1:
+            if text[end : following[0][0]] != " ":
+                continue
+            end = following[0][1]  # a middle initial
+            following = following[1:]
+        if following and text[end : following[0][0]] == " ":
+            last_end, last = following[0][1], following[0][2]
+            if last.rstrip(".") in lasts:
+                found.append((start, last_end - last.endswith(".")))
     return found

@@ -120,7 +120,7 @@ _SPECIFIC_DATE = re.compile(
     re.IGNORECASE,
 )
 _AGE_PHRASE = re.compile(r"(?i)\byears?\b.*\bold\b|\bage[ds]?\b")
-_LEADING = re.compile(r"(?:[Tt]he|a|an)\s+")
+_LEADING = re.compile(r"(?:[Tt]he|a|an|I['’]m|I am)\s+")
 _TRAILING = re.compile(r"(?:\s+(?:of|and|in|at|on|for|to))*(?:['’]s|['’])?[\s.,;:!?>)\]]*$")
 _BREAK = re.compile(r"(\n|[:;\"“”()\[\]!?])")
 # A person's name holds no digits and no address unit: "Cindy Holinka Apt. 117" is two things.
@@ -128,13 +128,20 @@ _PERSON_BREAK = re.compile(
     r"(\n|[:;\"“”()\[\]!?]|\s+(?:and|&)\s+|['’]s\b.*|\S*\d\S*|\b(?:Apt|Suite|Unit|Box)\b\.?)"
 )
 _LINE_PREFIX = re.compile(r"[\s>•*\-|?]+")
+# Abbreviations the small model tags as organisations that name no one: kinds of data and
+# everyday shorthand ("my IBAN", "the ATM", "ASAP").
+_GENERIC_ABBREVIATIONS = frozenset(
+    {"IBAN", "SSN", "SIN", "NIN", "EIN", "TIN", "VAT", "BIC", "SWIFT", "CVV", "PIN", "OTP", "ID"}
+    | {"DOB", "ZIP", "PO", "ATM", "ASAP", "FYI", "AKA", "TBD", "RSVP", "FAQ", "ETA", "DIY", "OK"}
+    | {"PDF", "URL", "USB", "GPS", "SMS", "IP", "CV", "HR", "IT", "CEO", "CFO", "CTO", "COO"}
+)
 
 
 def tidy(text: str, start: int, end: int, label: str) -> list[tuple[int, int]]:
     """The entity's clean pieces: split at line breaks and at marks no name holds (quotes,
     colons, brackets) — and, for people, at " and ", at digits and address units, and after a
-    possessive — without articles, possessives or punctuation at either end, and (dates aside)
-    never a piece without a letter."""
+    possessive — without articles ("I'm" too), possessives or punctuation at either end, and
+    never a piece without a letter (dates aside) or one that is a generic abbreviation."""
     if label in {"DATE", "TIME"}:
         value = text[start:end]
         if not _SPECIFIC_DATE.search(value) or _AGE_PHRASE.search(value):
@@ -153,7 +160,8 @@ def tidy(text: str, start: int, end: int, label: str) -> list[tuple[int, int]]:
             lead = _LINE_PREFIX.match(text, a, b) or _LEADING.match(text, a, b)
         b = a + len(_TRAILING.sub("", text[a:b], count=1))
         wanted = str.isalnum if label in {"DATE", "TIME"} else str.isalpha
-        if b > a and any(wanted(ch) for ch in text[a:b]):
+        generic = text[a:b].upper() in _GENERIC_ABBREVIATIONS
+        if b > a and any(wanted(ch) for ch in text[a:b]) and not generic:
             pieces.append((a, b))
     return pieces
 

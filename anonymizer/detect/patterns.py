@@ -228,10 +228,20 @@ def _regex(pattern: str) -> Callable[[pl.Expr], pl.Expr]:
     return lambda column: column.str.contains(pattern)
 
 
-def _addresses(text: str) -> list[Span]:
-    return [Span(a, b, e, addresses.SCORES[e]) for a, b, e in addresses.address_spans(text)]
+def _addresses(parts: bool) -> Callable[[str], list[Span]]:
+    def find(text: str) -> list[Span]:
+        found = addresses.address_spans(text, parts=parts)
+        return [Span(a, b, e, addresses.SCORES[e]) for a, b, e in found]
+
+    return find
 
 
+# The address regex is built on first use (it reads Faker's street suffixes).
+ADDRESSES = Scanner(
+    addresses.ENTITIES, lambda c: c.str.contains(addresses.prefilter()), _addresses(parts=False)
+)
+# Every written-out address as its components too (for policies that treat them apart).
+ADDRESS_PARTS = Scanner(ADDRESSES.entities, ADDRESSES.prefilter, _addresses(parts=True))
 _PERSON = frozenset({"PERSON"})
 _PLACE = frozenset({places.ENTITY})
 SCANNERS: tuple[Scanner, ...] = (
@@ -241,8 +251,7 @@ SCANNERS: tuple[Scanner, ...] = (
         _regex(names.LOWER_CASE_PREFILTER),
         _spans_of("PERSON", names.SCORE, names.lower_case_name_spans),
     ),
-    # The address regex is built on first use (it reads Faker's street suffixes).
-    Scanner(addresses.ENTITIES, lambda c: c.str.contains(addresses.prefilter()), _addresses),
+    ADDRESSES,
     Scanner(
         _PLACE,
         places.countries_prefilter,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from anonymizer.detect.addresses import ENTITIES as ADDRESS_ENTITIES
 from anonymizer.detect.entities import find_spans, resolve_ner, user_recognizers
 from anonymizer.detect.patterns import Span
 from anonymizer.policy.models import DetectRule
@@ -30,6 +31,17 @@ SURROGATE_KINDS = {
     "STREET_ADDRESS": "street_address",
     "ZIP_CODE": "zipcode",
 }
+
+
+def _by_shape(kind: str, spans: list[tuple[str, str]]) -> dict[str, list[tuple[str, str]]]:
+    """Spans by the surrogate kind that fits them: a whole written-out address (over lines or
+    commas) gets a whole fake address, a street alone a fake street."""
+    if kind != "street_address":
+        return {kind: spans}
+    shapes: dict[str, list[tuple[str, str]]] = {"address": [], kind: []}
+    for span in spans:
+        shapes["address" if "\n" in span[1] or "," in span[1] else kind].append(span)
+    return shapes
 
 
 def _mask(value: str) -> str:
@@ -61,10 +73,13 @@ class DetectText(Transform[DetectRule]):
             result: dict[tuple[str, str], str] = {}
             for entity, kind in SURROGATE_KINDS.items():
                 wanted = [s for s in spans if s[0] == entity and operators[entity] == "surrogate"]
-                if wanted and fake_key is not None:
-                    texts = pl.Series([t for _, t in wanted], dtype=pl.String)
-                    fakes = pl.select(KINDS[kind](hmac_hex(pl.lit(texts), fake_key))).to_series()
-                    result.update(zip(wanted, fakes.to_list(), strict=True))
+                for shape, group in _by_shape(kind, wanted).items():
+                    if group and fake_key is not None:
+                        texts = pl.Series([t for _, t in group], dtype=pl.String)
+                        made = KINDS[shape](hmac_hex(pl.lit(texts), fake_key))
+                        result.update(
+                            zip(group, pl.select(made).to_series().to_list(), strict=True)
+                        )
             # hash_token, and surrogate for entities without a surrogate kind, become tokens.
             tokens = [
                 s for s in spans if s not in result and operators.get(s[0], rule.default) in keyed
@@ -99,9 +114,14 @@ class DetectText(Transform[DetectRule]):
             out.append(text[last:])
             return "".join(out)
 
+        # A written-out address stays one span unless the policy treats its parts apart.
+        address_parts = len({operators[e] for e in ADDRESS_ENTITIES}) > 1
+
         def scrub(series: pl.Series) -> pl.Series:
             texts = series.to_list()
-            all_spans = find_spans(series, model, user=user, processes=rule.ner_processes)
+            all_spans = find_spans(
+                series, model, user=user, processes=rule.ner_processes, address_parts=address_parts
+            )
             needed = sorted(
                 {
                     (s.entity, s.text(t))

@@ -25,14 +25,6 @@ def _found(text: str) -> list[tuple[str, str]]:
                 ("11248", "ZIP_CODE"),
             ],
         ),
-        (
-            "Ship to 590 Edington Drive, Toronto, ON, Canada. Thanks!",
-            [
-                ("590 Edington Drive", "STREET_ADDRESS"),
-                ("Toronto", "LOCATION"),
-                ("Canada", "LOCATION"),
-            ],
-        ),
         ("Ciset lives on Rua Mina 50 street.", [("Rua Mina 50", "STREET_ADDRESS")]),
         ("bei Feldstrasse 42 klingeln", [("Feldstrasse 42", "STREET_ADDRESS")]),
         (
@@ -66,6 +58,37 @@ def test_address_components(text: str, expected: list[tuple[str, str]]) -> None:
     assert _found(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        (
+            "Ship to 590 Edington Drive, Toronto, ON, Canada. Thanks!",
+            "590 Edington Drive, Toronto, ON, Canada",
+        ),
+        (
+            "send it to 56539 Rua Cyro Schmutzer Franco 1213\nGRASSE, PA 39551 please",
+            "56539 Rua Cyro Schmutzer Franco 1213\nGRASSE, PA 39551",
+        ),
+        (
+            "at 30866 Ránargata 87 Apt. 652, Tallinn, Estonia 02151.",
+            "30866 Ránargata 87 Apt. 652, Tallinn, Estonia 02151",
+        ),
+    ],
+)
+def test_an_address_written_out_in_full_is_one_span(text: str, address: str) -> None:
+    assert _found(text) == [(address, "STREET_ADDRESS")]
+
+
+def test_a_written_out_address_as_its_parts() -> None:
+    text = "Ship to 590 Edington Drive, Toronto, ON, Canada. Thanks!"
+    found = [(text[a:b], entity) for a, b, entity in address_spans(text, parts=True)]
+    assert found == [
+        ("590 Edington Drive", "STREET_ADDRESS"),
+        ("Toronto", "LOCATION"),
+        ("Canada", "LOCATION"),
+    ]
+
+
 def test_usps_suffixes_need_a_building_number_and_intersections_are_one_span() -> None:
     assert _found("ship to 3744 Retreat Coves today") == [("3744 Retreat Coves", "STREET_ADDRESS")]
     assert _found("a walk in Central Park today") == []  # "Park" alone is an everyday word
@@ -84,6 +107,7 @@ def test_usps_suffixes_need_a_building_number_and_intersections_are_one_span() -
         "Gate 12 boards at noon",
         "We Visit St Louis each year",  # an abbreviation needs a number beside it
         "version 2 of the Street Fighter game",
+        "Guilty Pleasures: 5 Musicians Of The 70s You're Supposed To Hate",  # a headline
     ],
 )
 def test_prose_is_not_an_address(text: str) -> None:

@@ -19,6 +19,9 @@ from anonymizer.detect.ner import tidy
         ("The Clean Power Finance", "ORG", ["Clean Power Finance"]),
         ("Dobrosław Tomaszewski of", "PERSON", ["Dobrosław Tomaszewski"]),
         ("04494", "ORG", []),  # no letter: not an organisation
+        ("IBAN", "ORG", []),  # a kind of data, not a firm
+        ("ATM", "ORG", []),
+        ("I'm Melvin", "PERSON", ["Melvin"]),
         ("1977", "DATE", ["1977"]),
         ("Monday", "DATE", ["Monday"]),
         ("next week", "DATE", []),  # names no point in time

@@ -111,6 +111,9 @@ def test_gazetteer_names_need_a_known_first_name_and_a_capitalised_surname() -> 
     assert [lower[a:b] for a, b in lower_case_name_spans(lower)] == ["naomi ryan"]
     assert name_spans(lower) == []  # the capitalised rule does not read lower case
     assert lower_case_name_spans("terence called") == []
+    middle = "ask anna j. smith or naomi k ryan."
+    found = [middle[a:b] for a, b in lower_case_name_spans(middle)]
+    assert found == ["anna j. smith", "naomi k ryan"]  # a middle initial between them
     assert lower_case_name_spans("you will park here") == []  # common words
     assert name_spans("Terence called") == []  # at a sentence's start any word is capitalised
     said = "I'm so jealous! said Gladys to Logan"

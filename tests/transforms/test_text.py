@@ -75,3 +75,15 @@ def test_address_components_take_their_own_operators(keyset: Keyset) -> None:
     assert out.startswith("Ship to ") and out.endswith(", Toronto, Canada <ZIP_CODE> today.")
     assert re.match(r"Ship to \d+ \w", out)  # a fake street, not a token
     assert apply_rule(frame, "t", rule, keyset).to_list()[0] == out  # consistent
+
+
+def test_a_written_out_address_is_replaced_whole_when_its_parts_share_an_operator(
+    keyset: Keyset,
+) -> None:
+    frame = pl.DataFrame({"t": ["Ship to 590 Edington Drive, Toronto, ON, Canada today."]})
+    out = apply_rule(frame, "t", "{action: detect, ner: none}", keyset).to_list()[0]
+    assert out == "Ship to <STREET_ADDRESS> today."  # the province code goes with it
+    rule = "{action: detect, ner: none, default: surrogate}"
+    fake = apply_rule(frame, "t", rule, keyset).to_list()[0]
+    # A whole fake address ("street, city, ST 12345") in place of the whole address.
+    assert re.fullmatch(r"Ship to \d+ [^,]+, [^,]+, [A-Z]{2} \d{5} today\.", fake), fake
