@@ -3,10 +3,12 @@
 The first names are Faker's (a core dependency): about 31,000 across its locales, loaded from the
 installed package, never downloaded. A span is a known first name, an optional middle initial and
 one or two capitalised words written right after it ("Terence Skinner", "Szabina J Gelencsér",
-"Ashleigh Jones-Baxter"). A known first name alone counts inside a sentence or as a speaker's
-label ("said Gladys to Logan", "Ella: …"), unless it is an everyday word ("Will", "May"). In a
-text written all in lower case, a name counts only as a known first name followed by a known
-surname (Faker's ~28,000), neither of them an everyday word ("naomi ryan", not "will park").
+"Ashleigh Jones-Baxter"), ending before a possessive. A known first name alone counts inside a
+sentence, as a speaker's label or before what people do ("said Gladys to Logan", "Ella: …",
+"Jacob lives …"), unless it is an everyday word ("Will", "May"). In a text written all in lower
+case, a name counts only as a known first name followed by a known surname (Faker's ~28,000),
+neither of them an everyday word ("naomi ryan", not "will park"). The words after a phrase that
+introduces a name ("my name is", "call me", "maiden name is", "Name:") are a name too.
 It complements NER, which misses names in short, formulaic text and ignores lower-case text,
 and runs without it.
 """
@@ -106,17 +108,22 @@ def name_spans(text: str) -> list[tuple[int, int]]:
         if start < resume or word.rstrip(".") not in names:
             continue
         end, taken = match.end(), 0
-        following = _WORD.match(text, end + 1) if text.startswith(" ", end) else None
+        # A first name that ends a sentence ("Via Roma.") takes no words after it.
+        more = text.startswith(" ", end) and not word.endswith(".")
+        following = _WORD.match(text, end + 1) if more else None
         while following is not None and taken < 2:
             after = following.group()
-            bare = after.rstrip(".")
+            owner = after.endswith(("'s", "’s"))  # a possessive ends the name
+            bare = after[:-2] if owner else after.rstrip(".")
             initial = len(bare) == 1 and after[0].isupper() and taken == 0
-            if not (initial or (_capitalised(after) and len(bare) > 1)):
+            if not (initial or (_capitalised(bare) and len(bare) > 1)):
                 break
-            end = following.end() - (1 if after.endswith(".") and not initial else 0)
+            end = following.start() + (len(after) if initial else len(bare))
             resume = following.end()
             taken += 0 if initial else 1
-            following = _WORD.match(text, end + 1) if text.startswith(" ", end) else None
+            following = (
+                _WORD.match(text, end + 1) if text.startswith(" ", end) and not owner else None
+            )
         if taken:
             spans.append((start, end))
         elif _alone_is_a_name(text, start, word):
@@ -124,18 +131,74 @@ def name_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+_NAME_CUE = re.compile(
+    r"(?i)\b(?:my name is|my name's|call me|calls me|called|named"
+    r"|(?:first|last|maiden|middle|full) name(?: is)?[:?]?|name:)[ \t]+"
+)
+# Every cue holds one of these (ASCII, any case): a fast native test for routing rows.
+NAME_CUE_WORDS = ("name", "call")
+
+
+def cued_name_spans(text: str) -> list[tuple[int, int]]:
+    """[start, end) of up to three name words (and a middle initial) right after a phrase that
+    introduces a name ("my name is", "call me", "maiden name is", "Name:"): capitalised, or in
+    an all-lower-case text lower case (starting with a known first name or surname or, after
+    "name is", ending the clause: "my name is borna", not "call me tomorrow"); never an
+    everyday word."""
+    lower_text = text.islower()
+    known = _lower_pairs()[0] | _lower_pairs()[1] if lower_text else frozenset()
+    found = []
+    for cue in _NAME_CUE.finditer(text):
+        end = at = cue.end()
+        named = "name" in cue.group().lower()
+        for i in range(4):
+            match = _WORD.match(text, at)
+            word = match.group().rstrip(".") if match is not None else ""
+            initial = i > 0 and len(word) == 1  # a middle initial, its full stop with it
+            if lower_text:  # in lower case: a known name, or after "name is" the clause's end
+                unknown_ok = named and _ends_clause(text, at)
+                written = word.islower() and (i > 0 or word in known or unknown_ok)
+            else:
+                written = bool(word) and _capitalised(word) and (len(word) > 1 or initial)
+            if not written or (word.lower() in everyday_words() and not initial):
+                break
+            end = at + len(match.group() if initial and match is not None else word)
+            if not text.startswith(" ", end):
+                break
+            at = end + 1
+        if end > cue.end():
+            found.append((cue.end(), end))
+    return found
+
+
+_CLAUSE = re.compile(r"[^\W\d_][^\s,.;:!?]*(?: [^\W\d_][^\s,.;:!?]*){0,2}(?:[,.;:!?\n]|$)")
+
+
+def _ends_clause(text: str, at: int) -> bool:
+    """Whether one to three words from ``at`` end the clause (a comma, full stop, line end)."""
+    return _CLAUSE.match(text, at) is not None
+
+
 _SENTENCE_END = re.compile(r"(?:^|[.!?:\n\"“(]\s*)$")
 
 
 def _alone_is_a_name(text: str, start: int, word: str) -> bool:
-    """A known first name on its own: inside a sentence (at its start any word is capitalised)
-    or as a speaker's label ("Ella: …"), written like a name, and not an everyday word."""
+    """A known first name on its own: inside a sentence (at its start any word is capitalised),
+    as a speaker's label ("Ella: …") or before what people do ("Jacob lives …"), written like
+    a name, and not an everyday word."""
     bare = word.rstrip(".")
     if len(bare) < 3 or bare.isupper() or bare.lower() in everyday_words():
         return False
-    if text.startswith(":", start + len(bare)):
+    if text.startswith(":", start + len(bare)) or _PERSON_VERB.match(text, start + len(bare)):
         return True
     return _SENTENCE_END.search(text, 0, start) is None
+
+
+# What people do: a known first name before one of these names someone even at a sentence's start.
+_PERSON_VERB = re.compile(
+    r" (?:is|was|has|had|lives|lived|said|says|began|shouted|asked|told|went|works|worked|wrote"
+    r"|called)\b"
+)
 
 
 def lower_case_name_spans(text: str) -> list[tuple[int, int]]:

@@ -121,6 +121,11 @@ _SPECIFIC_DATE = re.compile(
 )
 _AGE_PHRASE = re.compile(r"(?i)\byears?\b.*\bold\b|\bage[ds]?\b")
 _LEADING = re.compile(r"(?:[Tt]he|a|an|I['’]m|I am)\s+")
+# Before a person's name: a role ("Producer Jo Ng") or a lower-case prefixed word ("ex-Zombie").
+_LEADING_ROLE = re.compile(
+    r"(?:Producer|Director|Author|Writer|Singer|Actor|Actress|Coach|Senator|President|Governor"
+    r"|Mayor|Minister|Judge|Detective|Sergeant|Officer|Reverend|[a-z]+-\w+)\s+"
+)
 _TRAILING = re.compile(r"(?:\s+(?:of|and|in|at|on|for|to))*(?:['’]s|['’])?[\s.,;:!?>)\]]*$")
 _BREAK = re.compile(r"(\n|[:;\"“”()\[\]!?])")
 # A person's name holds no digits and no address unit: "Cindy Holinka Apt. 117" is two things.
@@ -154,16 +159,22 @@ def tidy(text: str, start: int, end: int, label: str) -> list[tuple[int, int]]:
         offset = b
         if not part or breaks.fullmatch(part):
             continue
-        lead = _LINE_PREFIX.match(text, a, b) or _LEADING.match(text, a, b)
+        lead = _lead(text, a, b, label)
         while lead is not None and lead.end() > a:
             a = lead.end()
-            lead = _LINE_PREFIX.match(text, a, b) or _LEADING.match(text, a, b)
+            lead = _lead(text, a, b, label)
         b = a + len(_TRAILING.sub("", text[a:b], count=1))
         wanted = str.isalnum if label in {"DATE", "TIME"} else str.isalpha
         generic = text[a:b].upper() in _GENERIC_ABBREVIATIONS
         if b > a and any(wanted(ch) for ch in text[a:b]) and not generic:
             pieces.append((a, b))
     return pieces
+
+
+def _lead(text: str, a: int, b: int, label: str) -> re.Match[str] | None:
+    """What to strip at ``a``: a line prefix, an article, or a role before a person's name."""
+    role = _LEADING_ROLE.match(text, a, b) if label == "PERSON" else None
+    return _LINE_PREFIX.match(text, a, b) or _LEADING.match(text, a, b) or role
 
 
 def _may_hold_entity(text: str) -> bool:

@@ -251,6 +251,11 @@ SCANNERS: tuple[Scanner, ...] = (
         _regex(names.LOWER_CASE_PREFILTER),
         _spans_of("PERSON", names.SCORE, names.lower_case_name_spans),
     ),
+    Scanner(
+        _PERSON,
+        lambda c: c.str.contains_any(list(names.NAME_CUE_WORDS), ascii_case_insensitive=True),
+        _spans_of("PERSON", names.SCORE, names.cued_name_spans),
+    ),
     ADDRESSES,
     Scanner(
         _PLACE,

@@ -22,6 +22,8 @@ from anonymizer.detect.ner import tidy
         ("IBAN", "ORG", []),  # a kind of data, not a firm
         ("ATM", "ORG", []),
         ("I'm Melvin", "PERSON", ["Melvin"]),
+        ("ex-Zombie Ryhänen", "PERSON", ["Ryhänen"]),
+        ("Producer Robinette Dennis", "PERSON", ["Robinette Dennis"]),
         ("1977", "DATE", ["1977"]),
         ("Monday", "DATE", ["Monday"]),
         ("next week", "DATE", []),  # names no point in time

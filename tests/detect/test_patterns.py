@@ -115,7 +115,9 @@ def test_gazetteer_names_need_a_known_first_name_and_a_capitalised_surname() -> 
     found = [middle[a:b] for a, b in lower_case_name_spans(middle)]
     assert found == ["anna j. smith", "naomi k ryan"]  # a middle initial between them
     assert lower_case_name_spans("you will park here") == []  # common words
-    assert name_spans("Terence called") == []  # at a sentence's start any word is capitalised
+    assert name_spans("Terence today.") == []  # at a sentence's start any word is capitalised
+    assert name_spans("Terence called") == [(0, 7)]  # unless what follows is what people do
+    assert name_spans("Hope is all.") == []  # but never an everyday word
     said = "I'm so jealous! said Gladys to Logan"
     assert [said[a:b] for a, b in name_spans(said)] == ["Gladys", "Logan"]  # inside a sentence
     assert name_spans("Ella: What a wife.") == [(0, 4)]  # a speaker's label
@@ -164,3 +166,27 @@ def test_repeated_texts_are_analysed_once_and_get_their_own_lists(
     assert seen == [3]  # three distinct values: the text, None and "x"
     assert found[0] == found[1] == found[2] and found[0] is not found[1]
     assert found[3] == [] and found[4] == []
+
+
+def test_names_after_a_phrase_that_introduces_one() -> None:
+    from anonymizer.detect.names import cued_name_spans
+
+    def found(text: str) -> list[str]:
+        return [text[a:b] for a, b in cued_name_spans(text)]
+
+    assert found("Hi! My name is Ruth R Montez.") == ["Ruth R Montez"]
+    assert found("Name:    Abby M. Laidla\nAddress: …") == ["Abby M. Laidla"]
+    assert found("What's your last name? Nielsen") == ["Nielsen"]
+    assert found("sometimes people call me naomi") == ["naomi"]  # a known name, in lower case
+    assert found("my name is vitoria") == ["vitoria"]  # after "name is", the clause's end
+    assert found("call me tomorrow please") == []  # lower case, neither
+    assert found("he called the police") == []  # an everyday word
+
+
+def test_a_possessive_ends_a_name_and_people_act() -> None:
+    from anonymizer.detect.names import name_spans
+
+    text = "verses from Emmie Ström's Cautionary Tales"
+    assert [text[a:b] for a, b in name_spans(text)] == ["Emmie Ström"]
+    text = "Jacob lives on Main Street. Dexter went home."
+    assert [text[a:b] for a, b in name_spans(text)] == ["Jacob", "Dexter"]
