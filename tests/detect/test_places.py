@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from anonymizer.detect.places import country_names, country_spans, cued_place_spans
+from anonymizer.detect.places import (
+    country_names,
+    country_spans,
+    cued_place_spans,
+    place_postcode_spans,
+)
 
 
 def _places(text: str) -> list[str]:
@@ -47,3 +52,18 @@ def test_every_country_is_found_whole_and_the_longest_name_wins() -> None:
     text = "Guinea-Bissau, the Netherlands Antilles, Niger and Nigeria"
     found = [text[a:b] for a, b in country_spans(text)]
     assert found == ["Guinea-Bissau", "Netherlands Antilles", "Niger", "Nigeria"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("to support Allianz in Acquapendente 1021 in its", ["Acquapendente", "1021"]),
+        ("an office in ÖVERTURINGEN 840 24 opened", ["ÖVERTURINGEN", "840 24"]),
+        ("support foursquare in barra de carrasco 15000 now", ["barra de carrasco", "15000"]),
+        ("We met in Paris 2024.", []),  # a year, not a postcode
+        ("It is in Room 101.", []),  # an everyday word
+        ("It was in Pune 41100-5 at", []),  # not a postcode's shape
+    ],
+)
+def test_a_place_and_its_postcode(text: str, expected: list[str]) -> None:
+    assert [text[a:b] for a, b, _ in place_postcode_spans(text)] == expected
