@@ -1,6 +1,4 @@
-"""Postal addresses, found as their components: street, building number, unit, city, country,
-postcode — each its own span, so a policy can treat them apart (keep the country, replace the
-street) and so a replacement keeps the address's layout.
+"""Postal addresses: whole where written out as one, else as their components.
 
 An address starts at a street: a street-type word before the name ("Via Roma 131",
 "ul. Słowicza 10", "Rue de Tanger 29"), after it ("24 Clarke Avenue", "Wesselényi u. 94."), or
@@ -8,9 +6,17 @@ fused into it in the languages that write it so ("Feldstrasse 42", "Nybyvägen 6
 "Kiannonkatu 98"); a name and a number without a street word ("Allika 46") counts only with a
 building number before it. From the street, the components that follow on the next lines or
 after commas are read while each looks like one (a unit, a postcode, a known country, a short
-capitalised place name); the first thing that does not — a sentence, a "Phone:" label — ends the
-address. Two-letter state or province codes end nothing and are left as they are (they identify
-no one). US military addresses (PSC / Unit … Box …, APO/FPO/DPO) are matched whole.
+capitalised place name, a region code; on the same line as a unit, the city after it); the first
+thing that does not — a sentence, a "Phone:" label — ends the address. US military addresses
+(PSC / Unit … Box …, APO/FPO/DPO) and street intersections are matched whole.
+
+An address written out as one — with a region code after the city ("Springfield, IL 62704"),
+over lines that start inside a sentence ("send it to 12 Main St\nSuite 5\nSpringfield"), on one
+line with a unit and then the city, or with commas and a country — is one STREET_ADDRESS span:
+the whole address is the one thing named, and a region code is replaced with it. Otherwise, and
+always with ``parts``, each component is its own span (street, building number and unit:
+STREET_ADDRESS; city and country: LOCATION; postcode: ZIP_CODE), so a policy can treat them
+apart (keep the country, replace the street) and a replacement keeps the address's layout.
 
 Countries and US states come from Faker's English address provider (a core dependency), loaded
 from the installed package.
@@ -21,6 +27,7 @@ from __future__ import annotations
 import functools
 import re
 
+from anonymizer.detect.names import everyday_words
 from anonymizer.detect.places import CAPITAL, country_alternation
 
 STREET = "STREET_ADDRESS"
@@ -128,14 +135,17 @@ def _countries() -> re.Pattern[str]:
     return re.compile(rf"(?i:{country_alternation()})\b(?: \(\w+\))?")
 
 
-def _place(text: str, at: int, newline: bool) -> int:
-    """End of a place name starting at ``at`` (0 when there is none)."""
+def _place(text: str, at: int, newline: bool, after_unit: bool = False) -> int:
+    """End of a place name starting at ``at`` (0 when there is none). Right after a unit on
+    the same line ("Apt. 678 Velenje"), any capitalised words but everyday ones are the city."""
     match = _PLACE.match(text, at)
     if match is None:
         return 0
     words = match.group().split()
     if words[0].lower().strip(":") in _LABELS or text.startswith(":", match.end()):
         return 0
+    if after_unit:
+        return 0 if words[0].lower() in everyday_words() else match.end()
     if not newline and not match.group().isupper():
         return 0  # a place after a space on the same line only when written in capitals
     end = match.end()
@@ -170,12 +180,17 @@ def _components(text: str, at: int) -> tuple[list[tuple[int, int, str]], int]:
             at = postcode.end()
         elif code := _CODE.match(text, start) if newline else None:
             at = code.end()
-        elif end := _place(text, start, newline):
+        elif end := _place(text, start, newline, not newline and _is_unit(text, found)):
             found.append((start, end, PLACE))
             at = end
         else:
             break
     return found, at
+
+
+def _is_unit(text: str, found: list[tuple[int, int, str]]) -> bool:
+    """Whether the last component found is a unit ("Apt. 946")."""
+    return bool(found) and _UNIT.fullmatch(text, found[-1][0], found[-1][1]) is not None
 
 
 _REGION = re.compile(r",[ \t]*[A-Z]{2,3}\b")
@@ -186,13 +201,22 @@ def _numbered(street: str) -> bool:
 
 
 def _written_out(text: str, block: list[tuple[int, int, str]], street_end: int) -> bool:
-    """Whether the components from a street on make one full postal address: a region code
-    after the city ("Springfield, IL 62704"), or street, city and country on one line."""
+    """Whether the components from a street on are one address written out whole: with a
+    region code after the city ("Springfield, IL 62704"); over lines that start inside a
+    sentence ("send it to 12 Main St\nSuite 5\nSpringfield"); on one line, a unit and then the
+    city ("12 Main St Apt. 5 Springfield"), or commas and a country."""
     start, end = block[0][0], block[-1][1]
     if _REGION.search(text, street_end, end):
         return True
-    one_line = "\n" not in text[start:end] and "," in text[street_end:end]
-    return one_line and any(_countries().fullmatch(text, a, b) for a, b, _ in block)
+    if "\n" in text[start:end]:
+        # Lines of an address that starts inside a sentence ("send it to 12 Main St\n…").
+        before = text[text.rfind("\n", 0, start) + 1 : start].rstrip()
+        return any(c.isalpha() for c in before) and not before.endswith(":")
+    if any(_is_unit(text, block[:i]) and e == PLACE for i, (_, _, e) in enumerate(block)):
+        return True  # "9721 Dalmatinova 43 Apt. 678 Velenje": unit, then city, on one line
+    return "," in text[street_end:end] and any(
+        _countries().fullmatch(text, a, b) for a, b, _ in block
+    )
 
 
 def address_spans(text: str, *, parts: bool = False) -> list[tuple[int, int, str]]:

@@ -73,6 +73,14 @@ def test_address_components(text: str, expected: list[tuple[str, str]]) -> None:
             "at 30866 Ránargata 87 Apt. 652, Tallinn, Estonia 02151.",
             "30866 Ránargata 87 Apt. 652, Tallinn, Estonia 02151",
         ),
+        (
+            "please send a new one to 1987 74 Diakou Street\n Suite 680\n Kissousa\n Cyprus 36903?",
+            "1987 74 Diakou Street\n Suite 680\n Kissousa\n Cyprus 36903",
+        ),
+        (
+            "The letter arrived at 9721 Dalmatinova 43 Apt. 678 Velenje last night.",
+            "9721 Dalmatinova 43 Apt. 678 Velenje",
+        ),
     ],
 )
 def test_an_address_written_out_in_full_is_one_span(text: str, address: str) -> None:
