@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from anonymizer.detect.blocks import contact_block_spans
 from anonymizer.detect.names import first_names
 from anonymizer.detect.ner import DEFAULT_MODEL, NerModel, load_ner, ner_spans
 from anonymizer.detect.patterns import (
@@ -130,10 +131,12 @@ def _distinct_spans(
     named = (
         ner_spans(model, values, processes=processes) if model is not None else [[] for _ in values]
     )
-    found = [
-        [s for s in (*p, *n) if wanted is None or s.entity in wanted]
-        for p, n in zip(pattern_spans, named, strict=True)
-    ]
+    found = []
+    for text, patterns, names in zip(values, pattern_spans, named, strict=True):
+        spans = [*patterns, *names]
+        if text is not None and "\n" in text:
+            spans.extend(contact_block_spans(text, spans))
+        found.append([s for s in spans if wanted is None or s.entity in wanted])
     if user is not None and user.active:
         found = [user.apply(t, f) if t else f for t, f in zip(values, found, strict=True)]
     return [resolve_overlaps(f) if f else f for f in found]

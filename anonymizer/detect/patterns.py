@@ -50,6 +50,11 @@ def _compile(regex: str) -> re.Pattern[str]:
     return _CACHE[regex]
 
 
+_NOT_JOBS = frozenset(
+    {"well", "usual", "needed", "such", "part", "long", "soon", "much", "many", "expected"}
+    | {"planned", "always", "before", "follows", "if", "though", "result", "possible", "one"}
+    | {"required", "agreed", "discussed", "mentioned", "normal", "promised", "scheduled"}
+)
 _PHONE_WORDS = (
     r"phone|tel|telephone|mobile|cell|fax|desk|call(?:ing)?(?: me)?(?: on| at)?|reach(?: me)? at|"
     r"answering at|messages to|text(?: me)? at|number is"
@@ -139,6 +144,15 @@ DETECTORS: tuple[PatternDetector, ...] = (
     ),
     PatternDetector("TITLE", r"\b(?:Mr|Mrs|Ms|Mx|Dr|Prof)\.", score=0.6),
     PatternDetector("TITLE", r"\b(Miss|Sir|Dame|Mr|Mrs|Ms|Mx|Dr|Prof) [A-Z]", score=0.6, group=1),
+    # A job: "I worked for Deloitte as Midwife, but …" (not "as usual", "as part of it").
+    PatternDetector(
+        "TITLE",
+        r"\b[Ww]ork(?:s|ed|ing)? (?:for|at) [A-Z][^,.;\n]{1,60}? as (?:an? |the )?"
+        r"([A-Za-z][\w\-]*(?: [a-z][\w\-]*){0,3})(?:[,.;!?\n]|$)",
+        lambda job: job.split()[0].lower() not in _NOT_JOBS,
+        score=0.6,
+        group=1,
+    ),
     # A unit on its own (streets and whole addresses are the address scanner's).
     PatternDetector("STREET_ADDRESS", r"\b(?:Apt\.|Apartment|Suite|Unit) \d{1,5}\b", score=0.7),
     # Firms named by their legal form ("Gradiant Research LLC", "Thomas and Sons"). A list of

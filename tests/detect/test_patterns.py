@@ -190,3 +190,15 @@ def test_a_possessive_ends_a_name_and_people_act() -> None:
     assert [text[a:b] for a, b in name_spans(text)] == ["Emmie Ström"]
     text = "Jacob lives on Main Street. Dexter went home."
     assert [text[a:b] for a, b in name_spans(text)] == ["Jacob", "Dexter"]
+
+
+def test_a_job_after_working_for_a_firm() -> None:
+    def jobs(text: str) -> list[str]:
+        return [text[s.start : s.end] for s in spans_in(text) if s.entity == "TITLE"]
+
+    assert jobs("I used to work for NATO as Passenger booking clerk, but quit") == [
+        "Passenger booking clerk"
+    ]
+    assert jobs("I worked for Deloitte as a midwife.") == ["midwife"]
+    assert jobs("I work at Google as well.") == []
+    assert jobs("We worked for Acme as part of the team.") == []
