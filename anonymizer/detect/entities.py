@@ -11,7 +11,7 @@ import gc
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import polars as pl
 
@@ -150,8 +150,9 @@ def detect_entities(
     ner: str = "auto",
     processes: int = 1,
     address_parts: bool = False,
-) -> list[list[dict[str, Any]]]:
-    """Per text, the PII spans found: ``start``, ``end`` (exclusive), ``entity_type``, ``score``.
+) -> list[list[DetectedSpan]]:
+    """Per text, the PII spans found, each a read-only dict: ``start``, ``end`` (exclusive),
+    ``entity_type``, ``score``.
 
     ``entities`` restricts the types; ``ner`` is ``auto`` (the installed default model),
     ``none`` or an installed spaCy model's name, run in ``processes`` worker processes (each
@@ -169,12 +170,34 @@ def detect_entities(
         codes, found = _spans_by_distinct_text(
             texts, model, entities, None, processes, address_parts
         )
-        made = [
-            [{"start": s.start, "end": s.end, "entity_type": s.entity, "score": s.score} for s in f]
-            for f in found
-        ]
-        # Repeated texts get copies: every row's dicts are its own to change.
-        return [[d.copy() for d in made[code]] for code in codes]
+        made = [[DetectedSpan(s) for s in f] for f in found]
+        # Each row its own list; rows with the same text share the (read-only) spans.
+        return [made[code].copy() for code in codes]
+
+
+class DetectedSpan(dict[str, Any]):
+    """One finding as a read-only dict: ``start``, ``end`` (exclusive), ``entity_type``,
+    ``score``. Rows with the same text share it, so it cannot be changed in place; ``dict(span)``
+    is a copy to change. JSON-serialisable like any dict."""
+
+    __slots__ = ()
+
+    def __init__(self, span: Span) -> None:
+        super().__init__(start=span.start, end=span.end, entity_type=span.entity, score=span.score)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as a plain dict's items (unpickling must not call the blocked __setitem__).
+        return (_detected_span, (dict(self),))
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError("a detected span is read-only (equal texts share it); dict(span) copies it")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _read_only
+    __ior__ = _read_only
+
+
+def _detected_span(items: dict[str, Any]) -> DetectedSpan:
+    return DetectedSpan(Span(items["start"], items["end"], items["entity_type"], items["score"]))
 
 
 @contextlib.contextmanager

@@ -94,6 +94,12 @@ def _lower_pairs() -> tuple[frozenset[str], frozenset[str]]:
     return lowered(first_names()), lowered(surnames)
 
 
+@functools.lru_cache(maxsize=1)
+def _known_lower() -> frozenset[str]:
+    firsts, lasts = _lower_pairs()
+    return firsts | lasts
+
+
 def _capitalised(word: str) -> bool:
     return word[0].isupper() and (len(word) == 1 or not word.isupper())
 
@@ -146,7 +152,7 @@ def cued_name_spans(text: str) -> list[tuple[int, int]]:
     "name is", ending the clause: "my name is borna", not "call me tomorrow"); never an
     everyday word."""
     lower_text = text.islower()
-    known = _lower_pairs()[0] | _lower_pairs()[1] if lower_text else frozenset()
+    known = _known_lower() if lower_text else frozenset()
     found = []
     for cue in _NAME_CUE.finditer(text):
         end = at = cue.end()

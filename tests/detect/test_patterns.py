@@ -168,6 +168,28 @@ def test_repeated_texts_are_analysed_once_and_get_their_own_lists(
     assert found[3] == [] and found[4] == []
 
 
+def test_equal_texts_share_read_only_spans_that_serialise_like_dicts() -> None:
+    import copy
+    import json
+    import pickle
+
+    from anonymizer import detect_entities
+
+    rows = detect_entities(["mail a@b.io"] * 2, ner="none")
+    assert rows[0] is not rows[1] and rows[0][0] is rows[1][0]  # own lists, shared spans
+    span = rows[0][0]
+    assert span == {"start": 5, "end": 11, "entity_type": "EMAIL_ADDRESS", "score": 0.95}
+    with pytest.raises(TypeError, match="read-only"):
+        span["start"] = 0
+    with pytest.raises(TypeError, match="read-only"):
+        span.update(start=0)
+    mine = dict(span)
+    mine["text"] = "a@b.io"  # a copy is an ordinary dict
+    assert "text" not in rows[1][0]
+    assert json.loads(json.dumps(rows)) == rows
+    assert pickle.loads(pickle.dumps(rows)) == rows == copy.deepcopy(rows)
+
+
 def test_names_after_a_phrase_that_introduces_one() -> None:
     from anonymizer.detect.names import cued_name_spans
 
