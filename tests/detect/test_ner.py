@@ -168,3 +168,12 @@ def test_a_pipeline_directory_can_be_named_by_its_path(tmp_path: Path) -> None:
     assert detect_entities([text], ner=str(copied)) == detect_entities([text])
     with pytest.raises(PlanError, match="nor a pipeline directory"):
         detect_entities([text], ner=str(tmp_path / "missing"))
+
+
+def test_an_address_that_the_model_also_tags_as_a_place_stays_an_address() -> None:
+    text = "Please ship to 42 Baker Street\nLondon\nUnited Kingdom and call me."
+    found = [(s["entity_type"], text[s["start"] : s["end"]]) for s in detect_entities([text])[0]]
+    assert found == [("STREET_ADDRESS", "42 Baker Street\nLondon\nUnited Kingdom")]
+    parts = detect_entities([text], address_parts=True)[0]
+    street = [s for s in parts if text[s["start"] : s["end"]].startswith("42 Baker")]
+    assert [s["entity_type"] for s in street] == ["STREET_ADDRESS"]
