@@ -29,6 +29,11 @@ PREFILTER = (
 )
 LOWER_CASE_PREFILTER = r"^[^\p{Lu}]*\p{Ll}{3} \p{Ll}{3}[^\p{Lu}]*$"
 _WORD = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:['’\-][^\W\d_]+)*\.?")
+# The words ``_WORD`` finds that may be a first name: none starts with a Latin lower-case letter,
+# so those are never read (a third of the time of a name scan).
+_NAME_CANDIDATE = re.compile(
+    r"(?<![^\W\d_])(?<![^\W\d_]['’\-])[^\W\d_a-zß-öø-ÿ][^\W\d_'’\-]*(?:['’\-][^\W\d_]+)*\.?"
+)
 
 
 # Names that are also everyday English words (or name particles): never a name on their own,
@@ -109,7 +114,7 @@ def name_spans(text: str) -> list[tuple[int, int]]:
     names = first_names()
     spans: list[tuple[int, int]] = []
     resume = 0  # words before this belong to a name already found
-    for match in _WORD.finditer(text):
+    for match in _NAME_CANDIDATE.finditer(text):
         start, word = match.start(), match.group()
         if start < resume or word.rstrip(".") not in names:
             continue

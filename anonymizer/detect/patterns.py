@@ -239,7 +239,14 @@ def _spans_of(
 
 
 def _regex(pattern: str) -> Callable[[pl.Expr], pl.Expr]:
-    return lambda column: column.str.contains(pattern)
+    return lambda column: column.str.contains(_routing(pattern))
+
+
+def _routing(regex: str) -> str:
+    """The regex as a native routing test: without word boundaries, which can only let more
+    rows through. Rust's Unicode ``\b`` sends any text holding a non-ASCII character to its
+    slower engines (measured 2.6x slower for the detectors, 1.8x for the address test)."""
+    return regex.replace(r"\b", "")
 
 
 def _addresses(parts: bool) -> Callable[[str], list[Span]]:
@@ -252,7 +259,9 @@ def _addresses(parts: bool) -> Callable[[str], list[Span]]:
 
 # The address regex is built on first use (it reads Faker's street suffixes).
 ADDRESSES = Scanner(
-    addresses.ENTITIES, lambda c: c.str.contains(addresses.prefilter()), _addresses(parts=False)
+    addresses.ENTITIES,
+    lambda c: c.str.contains(_routing(addresses.prefilter())),
+    _addresses(parts=False),
 )
 # Every written-out address as its components too (for policies that treat them apart).
 ADDRESS_PARTS = Scanner(ADDRESSES.entities, ADDRESSES.prefilter, _addresses(parts=True))
@@ -326,7 +335,8 @@ def detect_texts(
     if not chosen and not reading:
         return found
     column = pl.col("t")
-    tests = [column.str.contains(d.regex) for d in chosen] + [s.prefilter(column) for s in reading]
+    tests = [column.str.contains(_routing(d.regex)) for d in chosen]
+    tests += [s.prefilter(column) for s in reading]
     masks = pl.DataFrame({"t": values}).select(
         test.fill_null(False).arg_true().implode().alias(str(i)) for i, test in enumerate(tests)
     )
