@@ -112,7 +112,7 @@ def prefilter() -> str:
     return f"{_street_pattern('')}|{_MILITARY.pattern}|{_INTERSECTION.pattern}"
 
 
-_SEPARATOR = re.compile(r"[ \t]*(?:[,\n][\s>?•|*]*)*")
+_SEPARATOR = re.compile(r"[ \t\r]*(?:[,\n][\s>?•|*]*)*")  # \r: Windows line ends
 _UNIT = re.compile(r"(?i)(?:apt\.?|apartment|suite|unit|flat|box|postbox|p\.?o\.? box) ?\d{1,5}\b")
 _POSTCODE = re.compile(
     r"(?:\d{5}(?:-\d{3,4})?|\d{4}(?: ?[A-Z]{2})?|\d{3} \d{2}|\d{2}-\d{3}|\d{4}-\d{3}"
@@ -151,7 +151,7 @@ def _place(text: str, at: int, newline: bool, after_unit: bool = False) -> int:
     if not newline and not match.group().isupper():
         return 0  # a place after a space on the same line only when written in capitals
     end = match.end()
-    if end < len(text) and text[end] not in "\n,;)":
+    if end < len(text) and text[end] not in "\r\n,;)":
         # A place name ends its line, or is followed by a postcode or a country.
         follows = text[end] == " " and (
             _POSTCODE.match(text, end + 1) or _countries().match(text, end + 1)

@@ -26,7 +26,7 @@ ORGANIZATION = "ORGANIZATION"
 TITLE = "TITLE"
 SCORE = 0.6
 _ADDRESS = frozenset({"STREET_ADDRESS", "ZIP_CODE"})
-_LINE = re.compile(r"[ \t>•*|?\-]*([^\n]*?)[ \t]*(?:\n|$)")
+_LINE = re.compile(r"[ \t>•*|?\-]*([^\n]*?)[ \t\r]*(?:\n|$)")
 _PHRASE = re.compile(r"[^\W\d_][^\d:@\n]{0,60}")
 _MAX_BETWEEN = 2
 

@@ -125,3 +125,16 @@ def test_prose_is_not_an_address(text: str) -> None:
 def test_an_address_ends_at_the_first_line_that_is_not_part_of_it() -> None:
     text = "12 Main Street\nSpringfield\nWe will discuss the invoice tomorrow morning."
     assert _found(text) == [("12 Main Street", "STREET_ADDRESS"), ("Springfield", "LOCATION")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "3037 ul. Północna 73\n Apt. 946\n Suwałki\n\n Poland 11248",
+        "send it to 56539 Rua Cyro Schmutzer Franco 1213\nGRASSE, PA 39551 please",
+        "20789 Allika 46\n Suite 501\n Riisa\nPhone: 555 0100",
+    ],
+)
+def test_windows_line_ends_read_like_unix_ones(text: str) -> None:
+    windows = text.replace("\n", "\r\n")
+    assert [(s.replace("\r", ""), e) for s, e in _found(windows)] == _found(text)

@@ -25,6 +25,9 @@ def test_a_repeated_name_closes_a_label_and_marks_are_not_part_of_lines() -> Non
     text = ">Ella H. Snider\n>Otc Markets\n>Ella H. Snider\n>228 Ringvej 144"
     spans = [_span(text, "Ella H. Snider", "PERSON")]
     assert _found(text, spans) == [("Otc Markets", "ORGANIZATION")]
+    windows = text.replace("\n", "\r\n")  # Windows line ends are not part of a line
+    spans = [_span(windows, "Ella H. Snider", "PERSON")]
+    assert _found(windows, spans) == [("Otc Markets", "ORGANIZATION")]
 
 
 def test_a_section_heading_closes_a_cv_header_of_job_titles() -> None:
