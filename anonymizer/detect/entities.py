@@ -157,9 +157,10 @@ def detect_entities(
     ``entities`` restricts the types; ``ner`` is ``auto`` (the installed default model),
     ``none`` or an installed spaCy model's name, run in ``processes`` worker processes (each
     distinct text once). Without a model a warning says that names and places are not
-    detected. An address written out in full (street, city and country on one line, or a
-    "City, ST 12345" line) is one ``STREET_ADDRESS`` span; ``address_parts`` splits it into
-    street, unit, city, country and postcode like any other address.
+    detected. An address written out as one (a region code after the city, lines that start
+    inside a sentence, a unit and then the city, or commas and a country) is one
+    ``STREET_ADDRESS`` span; ``address_parts`` splits it into street, unit, city, country and
+    postcode like any other address.
     """
     if language != "en":
         raise PlanError(f"language {language!r} is not supported yet; use 'en'")

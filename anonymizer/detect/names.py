@@ -182,7 +182,7 @@ def cued_name_spans(text: str) -> list[tuple[int, int]]:
     return found
 
 
-_CLAUSE = re.compile(r"[^\W\d_][^\s,.;:!?]*(?: [^\W\d_][^\s,.;:!?]*){0,2}(?:[,.;:!?\n]|$)")
+_CLAUSE = re.compile(r"[^\W\d_][^\s,.;:!?]*(?: [^\W\d_][^\s,.;:!?]*){0,2}(?:[,.;:!?\r\n]|$)")
 
 
 def _ends_clause(text: str, at: int) -> bool:

@@ -203,6 +203,7 @@ def test_names_after_a_phrase_that_introduces_one() -> None:
     assert found("What's your last name? Nielsen") == ["Nielsen"]
     assert found("sometimes people call me naomi") == ["naomi"]  # a known name, in lower case
     assert found("my name is vitoria") == ["vitoria"]  # after "name is", the clause's end
+    assert found("hi\r\nmy name is vitoria\r\nbye") == ["vitoria"]
     assert found("call me tomorrow please") == []  # lower case, neither
     assert found("he called the police") == []  # an everyday word
 
