@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import re
+from itertools import pairwise
 
 from anonymizer.detect.names import everyday_words
 from anonymizer.detect.places import CAPITAL, country_alternation
@@ -214,7 +215,7 @@ def _written_out(text: str, block: list[tuple[int, int, str]], street_end: int) 
         # Lines of an address that starts inside a sentence ("send it to 12 Main St\n…").
         before = text[text.rfind("\n", 0, start) + 1 : start].rstrip()
         return any(c.isalpha() for c in before) and not before.endswith(":")
-    if any(_is_unit(text, block[:i]) and e == PLACE for i, (_, _, e) in enumerate(block)):
+    if any(e == PLACE and _UNIT.fullmatch(text, a, b) for (a, b, _), (_, _, e) in pairwise(block)):
         return True  # "9721 Dalmatinova 43 Apt. 678 Velenje": unit, then city, on one line
     return "," in text[street_end:end] and any(
         _countries().fullmatch(text, a, b) for a, b, _ in block

@@ -10,9 +10,10 @@ alone. Context words are matched as whole words (Presidio's substring match boos
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -249,22 +250,25 @@ def _routing(regex: str) -> str:
     return regex.replace(r"\b", "")
 
 
-def _addresses(parts: bool) -> Callable[[str], list[Span]]:
-    def find(text: str) -> list[Span]:
-        found = addresses.address_spans(text, parts=parts)
-        return [Span(a, b, e, addresses.SCORES[e]) for a, b, e in found]
-
-    return find
+def _spans_by_type(
+    scores: Mapping[str, float], find: Callable[[str], list[tuple[int, int, str]]]
+) -> Callable[[str], list[Span]]:
+    """A finder of [start, end, entity] triples, as spans scored by entity."""
+    return lambda text: [Span(a, b, e, scores[e]) for a, b, e in find(text)]
 
 
 # The address regex is built on first use (it reads Faker's street suffixes).
 ADDRESSES = Scanner(
     addresses.ENTITIES,
     lambda c: c.str.contains(_routing(addresses.prefilter())),
-    _addresses(parts=False),
+    _spans_by_type(addresses.SCORES, addresses.address_spans),
 )
 # Every written-out address as its components too (for policies that treat them apart).
-ADDRESS_PARTS = Scanner(ADDRESSES.entities, ADDRESSES.prefilter, _addresses(parts=True))
+ADDRESS_PARTS = Scanner(
+    ADDRESSES.entities,
+    ADDRESSES.prefilter,
+    _spans_by_type(addresses.SCORES, functools.partial(addresses.address_spans, parts=True)),
+)
 _PERSON = frozenset({"PERSON"})
 _PLACE = frozenset({places.ENTITY})
 SCANNERS: tuple[Scanner, ...] = (
@@ -288,7 +292,10 @@ SCANNERS: tuple[Scanner, ...] = (
     Scanner(
         frozenset({places.ENTITY, places.POSTCODE}),
         _regex(places.PLACE_POSTCODE_PREFILTER),
-        lambda text: [Span(a, b, e, places.SCORE) for a, b, e in places.place_postcode_spans(text)],
+        _spans_by_type(
+            {places.ENTITY: places.SCORE, places.POSTCODE: places.SCORE},
+            places.place_postcode_spans,
+        ),
     ),
     Scanner(
         _PLACE,
@@ -340,7 +347,7 @@ def detect_texts(
     masks = pl.DataFrame({"t": values}).select(
         test.fill_null(False).arg_true().implode().alias(str(i)) for i, test in enumerate(tests)
     )
-    rows: list[list[int]] = [column[0].to_list() for column in masks.get_columns()]
+    rows: list[list[int]] = [hits[0].to_list() for hits in masks.get_columns()]
     strings = values.to_list()
     for detector, hits in zip(chosen, rows, strict=False):
         compiled = detector.compiled

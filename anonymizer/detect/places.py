@@ -80,6 +80,7 @@ def country_names() -> tuple[str, ...]:
     return tuple(sorted(names, key=len, reverse=True))
 
 
+@functools.lru_cache(maxsize=1)
 def country_alternation() -> str:
     """The names, in lower case, as one regex alternation shaped as a prefix tree (match it
     ignoring case). Longer continuations are tried first, so the longest name wins; a flat
