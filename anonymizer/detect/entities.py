@@ -136,10 +136,16 @@ def _distinct_spans(
         spans = [*patterns, *names]
         if text is not None and "\n" in text:
             spans.extend(contact_block_spans(text, spans))
-        found.append([s for s in spans if wanted is None or s.entity in wanted])
+        joined = len(spans) > len(patterns)  # the pattern spans come resolved
+        if wanted is not None:
+            spans = [s for s in spans if s.entity in wanted]
+        found.append(resolve_overlaps(spans) if joined else spans)
     if user is not None and user.active:
-        found = [user.apply(t, f) if t else f for t, f in zip(values, found, strict=True)]
-    return [resolve_overlaps(f) if f else f for f in found]
+        found = [
+            resolve_overlaps(user.apply(t, f)) if t else f
+            for t, f in zip(values, found, strict=True)
+        ]
+    return found
 
 
 def detect_entities(

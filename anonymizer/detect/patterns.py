@@ -35,6 +35,9 @@ class PatternDetector:
     score: float = 0.85
     group: int = 0  # the span is this capture group (Rust regex has no look-behind)
     isolated: bool = False  # refuse a match that is one piece of a longer run of digit groups
+    # A cheaper native test of a row, true wherever ``regex`` finds a valid span (default: the
+    # regex itself); the routing property test checks that it lets every such row through.
+    route: str | None = None
 
     @property
     def compiled(self) -> re.Pattern[str]:
@@ -93,6 +96,8 @@ DETECTORS: tuple[PatternDetector, ...] = (
         phone_ok,
         score=0.75,
         isolated=True,
+        # A valid number has at least seven digits, at most two of ") (.-" apart.
+        route=r"\d(?:[ .()\-]{0,2}\d){6}",
     ),
     # Digits written as a phone number but not valid in any numbering plan ``phonenumbers``
     # knows count only next to a word that says so ("Phone:", "call me on", "… office"): on
@@ -299,7 +304,7 @@ SCANNERS: tuple[Scanner, ...] = (
     ),
     Scanner(
         _PLACE,
-        places.cues_prefilter,
+        _regex(places.CUE_PREFILTER),
         _spans_of(places.ENTITY, places.SCORE, places.cued_place_spans),
     ),
 )
@@ -342,7 +347,7 @@ def detect_texts(
     if not chosen and not reading:
         return found
     column = pl.col("t")
-    tests = [column.str.contains(_routing(d.regex)) for d in chosen]
+    tests = [column.str.contains(d.route or _routing(d.regex)) for d in chosen]
     tests += [s.prefilter(column) for s in reading]
     masks = pl.DataFrame({"t": values}).select(
         test.fill_null(False).arg_true().implode().alias(str(i)) for i, test in enumerate(tests)

@@ -32,39 +32,9 @@ _CUE = (
     r" in"
     r"|home (?:city|town)|where:)"
 )
-# Every cue holds one of these (ASCII, any case): a fast native test for routing rows.
-_CUE_WORDS = (
-    "flew",
-    "flown",
-    "fly",
-    "moved",
-    "moving",
-    "returned",
-    "travel",
-    "went",
-    "came",
-    "drove",
-    "arrived",
-    "relocated",
-    "emigrated",
-    "from",
-    "lives",
-    "living",
-    "lived",
-    "born",
-    "based",
-    "grew up",
-    "resid",
-    "located",
-    "staying",
-    " am in",
-    " are in",
-    " is in",
-    " was in",
-    "home city",
-    "home town",
-    "where:",
-)
+# Routes rows to the Python scan (natively, without its word boundaries): the cue phrases
+# themselves, which let a third of the rows through that their words alone ("from") did.
+CUE_PREFILTER = rf"(?i:{_CUE})\s"
 _AFTER_CUE = re.compile(rf"(?i:{_CUE})\s+")
 _CAPITALISED = re.compile(rf"{CAPITAL}[\w'’\-]*(?: (?:{_PARTICLE} )?{CAPITAL}[\w'’\-]*){{0,3}}")
 _LOWER = re.compile(r"[a-zà-ÿ][\w'’\-]*(?: [a-zà-ÿ][\w'’\-]*){0,2}")
@@ -127,11 +97,6 @@ def countries_prefilter(column: pl.Expr) -> pl.Expr:
     """Rows that may name a country or state: one native Aho-Corasick pass (a regex alternation
     of 300 names ignoring case measured 14 µs a row)."""
     return column.str.contains_any(_country_forms(), ascii_case_insensitive=True)
-
-
-def cues_prefilter(column: pl.Expr) -> pl.Expr:
-    """Rows that may hold a phrase announcing a place."""
-    return column.str.contains_any(list(_CUE_WORDS), ascii_case_insensitive=True)
 
 
 def country_spans(text: str) -> list[tuple[int, int]]:

@@ -141,6 +141,21 @@ SNIPPETS = [
     "1992-11-12",
     "moved here from Estonia",
     "flew to OSLO on",
+    # The looser native routes (phone digits, streets, cues) must still let these through.
+    "+44 (20) 7946 0958",
+    "Niue +683 7012",  # seven digits, the fewest a valid number has
+    "0044 20 7946 0958",
+    "(212) 555-0142 ext 7",
+    "Via Roma 131",
+    "24 Clarke Avenue,\nSpringfield, IL 62704",
+    "ul. Słowicza 10",
+    "12 Main St 5",
+    "9 Elm Coves",
+    "uss nimitz\nfpo ap 96601",
+    "PSC 1234, Box 5678\nAPO AE 09876",
+    "at the corner of Main St and Elm Street",
+    "originally from Ljubljana",
+    "she is in lower mill",
 ]
 
 
