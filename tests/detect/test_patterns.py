@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import phonenumbers
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from anonymizer.detect.patterns import Span, detect_texts, resolve_overlaps, spans_in
-from anonymizer.detect.validators import card_ok, iban_ok, ip_ok, luhn_ok, phone_ok, ssn_ok
+from anonymizer.detect.validators import (
+    PHONE_REGIONS,
+    card_ok,
+    iban_ok,
+    ip_ok,
+    luhn_ok,
+    phone_ok,
+    ssn_ok,
+)
 
 POSITIVES = [
     (
@@ -75,6 +84,48 @@ def test_validators() -> None:
     assert ssn_ok("078-05-1120") and not ssn_ok("000-12-3456") and not ssn_ok("111-11-1111")
     assert phone_ok("+1 415 555 2671") and not phone_ok("+1 000 000 0000")
     assert ip_ok("::1") and not ip_ok("256.1.1.1")
+
+
+_PHONE_LEADS = ["", "0", "1", "11", "111", "011", "44", "044", "49", "049", "0490", "33", "39"]
+_PHONE_LEADS += ["039", "34", "31", "32", "41", "46", "358", "0358", "61", "91", "55", "00"]
+
+
+@given(
+    st.sampled_from(_PHONE_LEADS),
+    st.text("0123456789", min_size=4, max_size=14),
+    st.sampled_from(["US", *PHONE_REGIONS]),
+)
+@settings(max_examples=400, deadline=None)
+def test_the_length_check_before_parsing_never_drops_a_valid_number(
+    lead: str, rest: str, region: str
+) -> None:
+    """A number that ``phonenumbers`` accepts in a region always passes the cheap length check
+    that comes before its parse there."""
+    from anonymizer.detect.validators import _may_be_valid_in
+
+    digits = lead + rest
+    try:
+        valid = phonenumbers.is_valid_number(phonenumbers.parse(digits, region))
+    except phonenumbers.NumberParseException:
+        valid = False
+    assert _may_be_valid_in(region, digits) or not valid
+
+
+def test_valid_numbers_of_every_region_and_type_pass_the_length_check() -> None:
+    from anonymizer.detect.validators import _may_be_valid_in
+
+    checked = 0
+    for region in ("US", *PHONE_REGIONS):
+        for kind in vars(phonenumbers.PhoneNumberType).values():
+            example = isinstance(kind, int) and phonenumbers.example_number_for_type(region, kind)
+            if not example:
+                continue
+            national = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
+            digits = "".join(c for c in national if c.isdigit())
+            assert _may_be_valid_in(region, digits), (region, national)
+            assert phone_ok(national, region) or len(digits) < 7, (region, national)
+            checked += 1
+    assert checked > 100
 
 
 def test_overlaps_merge_into_one_span_typed_by_the_stronger() -> None:
