@@ -248,8 +248,12 @@ def _written_out(text: str, block: list[tuple[int, int, str]], street_end: int) 
 def address_spans(text: str, *, parts: bool = False) -> list[tuple[int, int, str]]:
     """[start, end, entity] of every address in ``text``: as one span where it is written out
     in full, else as its components; with ``parts``, always as its components."""
-    spans = [(m.start(), m.end(), STREET) for m in _MILITARY.finditer(text)]
-    spans.extend((m.start(), m.end(), STREET) for m in _INTERSECTION.finditer(text))
+    spans: list[tuple[int, int, str]] = []
+    # Plain substring tests first: scanning for either pattern costs as much as both tests.
+    if "\n" in text and "po a" in text.lower():
+        spans.extend((m.start(), m.end(), STREET) for m in _MILITARY.finditer(text))
+    if "corner of" in text:
+        spans.extend((m.start(), m.end(), STREET) for m in _INTERSECTION.finditer(text))
     spans.sort()
     taken = max((end for _, end, _ in spans), default=0)
     for match in _streets().finditer(text):

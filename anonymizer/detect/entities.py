@@ -91,10 +91,10 @@ def find_spans(
     texts are analysed once; NER runs in ``processes`` worker processes. A written-out address
     is one span, or with ``address_parts`` its components."""
     with _cyclic_gc_paused():
-        codes, found = _spans_by_distinct_text(
+        values, found = _spans_by_distinct_text(
             texts, model, entities, user, processes, address_parts
         )
-        return [list(found[code]) for code in codes]
+        return [list(found[value]) for value in values]
 
 
 def _spans_by_distinct_text(
@@ -104,12 +104,12 @@ def _spans_by_distinct_text(
     user: UserRecognizers | None,
     processes: int,
     address_parts: bool,
-) -> tuple[list[int], list[list[Span]]]:
-    """Each text's index among the distinct texts, and the spans of each distinct text."""
+) -> tuple[list[str | None], dict[str | None, list[Span]]]:
+    """The texts as a list, and the spans of each distinct text by text."""
     values = texts.cast(pl.String).to_list() if isinstance(texts, pl.Series) else list(texts)
-    slot: dict[str | None, int] = {}
-    codes = [slot.setdefault(v, len(slot)) for v in values]
-    return codes, _distinct_spans(list(slot), model, entities, user, processes, address_parts)
+    distinct = list(dict.fromkeys(values))
+    found = _distinct_spans(distinct, model, entities, user, processes, address_parts)
+    return values, dict(zip(distinct, found, strict=True))
 
 
 def _distinct_spans(
@@ -174,12 +174,12 @@ def detect_entities(
     if model is None and ner == "auto":
         warnings.warn(NO_NER_WARNING, stacklevel=2)
     with _cyclic_gc_paused():
-        codes, found = _spans_by_distinct_text(
+        values, found = _spans_by_distinct_text(
             texts, model, entities, None, processes, address_parts
         )
-        made = [[DetectedSpan(s) for s in f] for f in found]
+        made = {text: [DetectedSpan(s) for s in spans] for text, spans in found.items()}
         # Each row its own list; rows with the same text share the (read-only) spans.
-        return [made[code].copy() for code in codes]
+        return [made[value].copy() for value in values]
 
 
 class DetectedSpan(dict[str, Any]):
