@@ -1,8 +1,6 @@
-"""The detection benchmark's own arithmetic: span matching and the median of short calls."""
+"""The detection benchmark's own arithmetic: span matching, and the two sides timed in turns."""
 
 from __future__ import annotations
-
-import itertools
 
 import pytest
 
@@ -19,20 +17,34 @@ def test_spans_match_one_to_one_at_the_iou_threshold() -> None:
     assert detection.score([[]], [[]], 0.9) == {"precision": 0.0, "recall": 0.0, "f2": 0.0}
 
 
-def test_a_short_call_is_timed_several_times_and_the_median_kept(
+def test_the_two_sides_are_timed_in_turns_ours_as_a_median_theirs_as_a_total(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    rates = iter([3.0, 1.0, 2.0, 5.0, 4.0, 9.0])
-    made: list[float] = []
+    order: list[str] = []
+    took = iter([0.2, 1.0, 0.1, 1.0, 0.4, 1.0, 0.3, 1.0, 0.5, 2.0])  # ours, theirs, ...
 
-    def rate(call: object, texts: list[str]) -> float:
-        made.append(next(rates))
-        return made[-1]
+    def seconds(call: object, texts: list[str]) -> float:
+        order.append(f"{call}:{len(texts)}")
+        return next(took)
 
-    monkeypatch.setattr(detection, "_rate", rate)
-    assert detection._median_rate(None, [], calls=5) == 3.0 and len(made) == 5
-    # A long call spends the budget: it is timed once.
-    made.clear()
-    clock = itertools.count(step=100.0)
-    monkeypatch.setattr(detection.time, "perf_counter", lambda: next(clock))
-    assert detection._median_rate(None, [], calls=5, budget_s=10.0) == 9.0 and made == [9.0]
+    monkeypatch.setattr(detection, "_seconds", seconds)
+    cleared: list[int] = []
+    ours, theirs = detection.interleaved_rates(
+        "ours", "theirs", ["t"] * 100, ["t"] * 50, rounds=5, before=lambda: cleared.append(1)
+    )
+    assert order == ["ours:100", "theirs:10"] * 5  # in turns, theirs split in fifths
+    assert ours == 100 / 0.3  # the median of 0.2, 0.1, 0.4, 0.3, 0.5 s
+    assert theirs == 50 / 6.0  # all their records over all their time
+    assert len(cleared) == 5  # before each call of ours
+
+
+def test_a_long_call_of_ours_is_timed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    order: list[str] = []
+
+    def seconds(call: object, texts: list[str]) -> float:
+        order.append(str(call))
+        return 30.0 if call == "ours" else 1.0
+
+    monkeypatch.setattr(detection, "_seconds", seconds)
+    ours, theirs = detection.interleaved_rates("ours", "theirs", ["t"] * 60, ["t"] * 5)
+    assert order == ["ours"] + ["theirs"] * 5 and ours == 2.0 and theirs == 1.0
