@@ -38,11 +38,14 @@ class PatternDetector:
     # A cheaper native test of a row, true wherever ``regex`` finds a valid span (default: the
     # regex itself); the routing property test checks that it lets every such row through.
     route: str | None = None
+    # A character class that every match starts with: Python tests it first at each position
+    # (a pattern that opens with optional groups otherwise tries each of them everywhere).
+    starts: str | None = None
 
     @property
     def compiled(self) -> re.Pattern[str]:
         """The Python form, for spans on candidate rows."""
-        return _compile(self.regex)
+        return _compile(f"(?={self.starts})(?:{self.regex})" if self.starts else self.regex)
 
 
 _CACHE: dict[str, re.Pattern[str]] = {}
@@ -98,6 +101,7 @@ DETECTORS: tuple[PatternDetector, ...] = (
         isolated=True,
         # A valid number has at least seven digits, at most two of ") (.-" apart.
         route=r"\d(?:[ .()\-]{0,2}\d){6}",
+        starts=r"[\d+(]",  # measured twice as fast a scan
     ),
     # Digits written as a phone number but not valid in any numbering plan ``phonenumbers``
     # knows count only next to a word that says so ("Phone:", "call me on", "… office"): on
@@ -198,9 +202,14 @@ def resolve_overlaps(spans: Iterable[Span]) -> list[Span]:
     """Merge overlapping findings into one span covering them all (nothing of either leaks),
     typed and scored as the strongest of them (then the longer, the earlier, the type first in
     alphabetical order — so the result never depends on the order findings arrive in)."""
-    ordered = sorted(spans, key=lambda s: (s.start, -s.end))
-    if all(a.end <= b.start for a, b in itertools.pairwise(ordered)):
-        return ordered  # the usual case: nothing overlaps
+    ordered = sorted(spans)
+    # The usual case: nothing overlaps and nothing is empty (then the plain tuple order is the
+    # order by start, and sorting needs no key function).
+    if all(a.start < a.end <= b.start for a, b in itertools.pairwise(ordered)) and (
+        not ordered or ordered[-1].start < ordered[-1].end
+    ):
+        return ordered
+    ordered.sort(key=lambda s: (s.start, -s.end))
     merged: list[tuple[int, int, list[Span]]] = []
     for span in ordered:
         if merged and span.start < merged[-1][1]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import phonenumbers
 import polars as pl
 import pytest
@@ -140,6 +142,32 @@ def test_overlaps_merge_into_one_span_typed_by_the_stronger() -> None:
         Span(0, 19, "CREDIT_CARD", 0.95),
         Span(25, 30, "URL", 0.6),
         Span(40, 50, "PERSON", 0.85),
+    ]
+
+
+_SPANS = st.builds(
+    lambda start, length, entity, score: Span(start, start + length, entity, score),
+    st.integers(0, 40),
+    st.integers(0, 8),  # empty spans too: a user's recognizer may report one
+    st.sampled_from(["PERSON", "URL", "PHONE_NUMBER"]),
+    st.sampled_from([0.6, 0.75, 0.9]),
+)
+
+
+@given(st.lists(_SPANS, max_size=8), st.randoms())
+def test_resolved_spans_never_overlap_cover_every_finding_and_ignore_arrival_order(
+    spans: list[Span], shuffle: object
+) -> None:
+    resolved = resolve_overlaps(spans)
+    shuffled = list(spans)
+    shuffle.shuffle(shuffled)  # type: ignore[attr-defined]
+    assert resolve_overlaps(shuffled) == resolved
+    assert all(a.end <= b.start for a, b in itertools.pairwise(resolved))
+    for span in spans:  # every finding lies within one resolved span
+        assert any(r.start <= span.start and span.end <= r.end for r in resolved)
+    # An empty finding inside a longer one starting where it does merges into it.
+    assert resolve_overlaps([Span(5, 5, "URL", 0.9), Span(5, 9, "PERSON", 0.6)]) == [
+        Span(5, 9, "URL", 0.9)
     ]
 
 
