@@ -133,6 +133,9 @@ def _distinct_spans(
     )
     found = []
     for text, patterns, names in zip(values, pattern_spans, named, strict=True):
+        if not names and wanted is None and (text is None or "\n" not in text):
+            found.append(patterns)  # nothing joins the (resolved) pattern spans
+            continue
         spans = [*patterns, *names]
         if text is not None and "\n" in text:
             spans.extend(contact_block_spans(text, spans))

@@ -320,13 +320,15 @@ SCANNERS: tuple[Scanner, ...] = (
 
 
 def _detector_spans(detector: PatternDetector, compiled: re.Pattern[str], text: str) -> list[Span]:
+    group, entity, score = detector.group, detector.entity, detector.score
+    if detector.validator is None and not detector.isolated:
+        return [Span(*match.span(group), entity, score) for match in compiled.finditer(text)]
     found = []
     for match in compiled.finditer(text):
         if detector.isolated and _in_digit_run(text, *match.span()):
             continue
-        if detector.validator is None or detector.validator(match.group(detector.group)):
-            start, end = match.span(detector.group)
-            found.append(Span(start, end, detector.entity, detector.score))
+        if detector.validator is None or detector.validator(match.group(group)):
+            found.append(Span(*match.span(group), entity, score))
     return found
 
 

@@ -10,6 +10,7 @@ import re
 import phonenumbers
 
 _DIGITS = re.compile(r"\D")
+_SPACE = re.compile(r"\s")
 
 
 def luhn_ok(text: str) -> bool:
@@ -37,18 +38,21 @@ _CARD_BRANDS: tuple[tuple[str, tuple[int, ...]], ...] = (
 )
 
 
+_CARD_PREFIXES = tuple((re.compile(prefix), lengths) for prefix, lengths in _CARD_BRANDS)
+
+
 def card_ok(text: str) -> bool:
     """A card number: a known issuer prefix, that issuer's length, and the Luhn checksum."""
     digits = _DIGITS.sub("", text)
     brand_fits = any(
-        re.match(prefix, digits) and len(digits) in lengths for prefix, lengths in _CARD_BRANDS
+        len(digits) in lengths and prefix.match(digits) for prefix, lengths in _CARD_PREFIXES
     )
     return brand_fits and luhn_ok(digits)
 
 
 def iban_ok(text: str) -> bool:
     """IBAN: country code, check digits, and the ISO 13616 mod-97 check."""
-    compact = re.sub(r"\s", "", text).upper()
+    compact = _SPACE.sub("", text).upper()
     if not 15 <= len(compact) <= 34 or not compact[:2].isalpha():
         return False
     rearranged = compact[4:] + compact[:4]
