@@ -90,6 +90,7 @@ def test_validators() -> None:
 
 _PHONE_LEADS = ["", "0", "1", "11", "111", "011", "44", "044", "49", "049", "0490", "33", "39"]
 _PHONE_LEADS += ["039", "34", "31", "32", "41", "46", "358", "0358", "61", "91", "55", "00"]
+_PHONE_LEADS += ["180020", "0180020"]  # Britain's second national prefix
 
 
 @given(
