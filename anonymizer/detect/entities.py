@@ -31,7 +31,7 @@ from anonymizer.detect.presidio import UserRecognizers
 from anonymizer.errors import PlanError
 from anonymizer.policy.models import DetectRule
 
-PATTERNS_VERSION = "3"
+PATTERNS_VERSION = "4"
 NO_NER_WARNING = (
     "no NER model is installed, so names, places and organisations are NOT detected "
     "(pattern detectors still run); install it with: pip install 'anonymizer[ner]'"

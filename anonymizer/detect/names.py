@@ -21,12 +21,6 @@ import pkgutil
 import re
 
 SCORE = 0.7
-# Routes rows to the Python scans (Rust regexes, Unicode classes).
-PREFILTER = (
-    r"\p{Lu}\p{Ll}+ (?:\p{Lu}\.? )?\p{Lu}\p{Ll}"  # two capitalised words
-    r"|[^.!?:\s\"“(]\s+\p{Lu}\p{Ll}{2}"  # one inside a sentence
-    r"|\p{Lu}\p{Ll}+:"  # a speaker's label
-)
 LOWER_CASE_PREFILTER = r"^[^\p{Lu}]*\p{Ll}{3} \p{Ll}{3}[^\p{Lu}]*$"
 _WORD = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:['’\-][^\W\d_]+)*\.?")
 # The words ``_WORD`` finds that may be a first name: none starts with a Latin lower-case letter,
@@ -90,6 +84,15 @@ def _faker_people(attributes: tuple[str, ...]) -> frozenset[str]:
 def first_names() -> frozenset[str]:
     """Every first name in Faker's person providers."""
     return _faker_people(("first_names", "first_names_male", "first_names_female"))
+
+
+@functools.lru_cache(maxsize=1)
+def prefilter() -> str:
+    """Routes rows to the name scan (a native regex): a letter that some known first name
+    starts with. Every name the scan finds starts with one, and the rules that then apply
+    (the words after it, where it stands in a sentence, what follows it) are the scan's."""
+    initials = sorted({name[0] for name in first_names()})
+    return f"[{''.join(re.escape(c) for c in initials)}]"
 
 
 @functools.lru_cache(maxsize=1)

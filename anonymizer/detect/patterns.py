@@ -286,7 +286,11 @@ ADDRESS_PARTS = Scanner(
 _PERSON = frozenset({"PERSON"})
 _PLACE = frozenset({places.ENTITY})
 SCANNERS: tuple[Scanner, ...] = (
-    Scanner(_PERSON, _regex(names.PREFILTER), _spans_of("PERSON", names.SCORE, names.name_spans)),
+    Scanner(
+        _PERSON,
+        lambda c: c.str.contains(names.prefilter()),
+        _spans_of("PERSON", names.SCORE, names.name_spans),
+    ),
     Scanner(
         _PERSON,
         _regex(names.LOWER_CASE_PREFILTER),

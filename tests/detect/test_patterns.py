@@ -236,6 +236,9 @@ SNIPPETS = [
     "at the corner of Main St and Elm Street",
     "originally from Ljubljana",
     "she is in lower mill",
+    "Jacob lives here",  # a first name at a sentence's start, before what people do
+    "და ნიკა მოვიდა",  # and in scripts without capitals (Georgian, Japanese)
+    "we saw さゆり there",
 ]
 
 
@@ -244,6 +247,20 @@ SNIPPETS = [
 def test_native_routing_finds_exactly_what_a_full_scan_finds(texts: list[str]) -> None:
     """Each detector runs only on the rows its own regex matched natively: never a difference."""
     assert detect_texts(pl.Series(texts, dtype=pl.String)) == [spans_in(t) for t in texts]
+
+
+def test_names_the_scan_finds_are_never_routed_away() -> None:
+    """A first name that opens a sentence before a verb, or is written in a script without
+    capitals, reaches the name scan (the routing once needed two capitalised words or one
+    inside a sentence, and missed these)."""
+    texts = ["Jacob lives here", "და ნიკა მოვიდა", "we saw さゆり there"]
+    found = detect_texts(pl.Series(texts))
+    assert found == [spans_in(t) for t in texts]
+    assert [[t[s.start : s.end] for s in spans] for t, spans in zip(texts, found, strict=True)] == [
+        ["Jacob"],
+        ["ნიკა"],
+        ["さゆり"],
+    ]
 
 
 def test_repeated_texts_are_analysed_once_and_get_their_own_lists(
