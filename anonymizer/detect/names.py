@@ -21,7 +21,8 @@ import pkgutil
 import re
 
 SCORE = 0.7
-LOWER_CASE_PREFILTER = r"^[^\p{Lu}]*\p{Ll}{3} \p{Ll}{3}[^\p{Lu}]*$"
+# A text without capitals (what ``str.islower`` asks) holding two words with a space between.
+LOWER_CASE_PREFILTER = r"^[^\p{Lu}\p{Lt}]*[^\s] [^\s][^\p{Lu}\p{Lt}]*$"
 _WORD = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:['’\-][^\W\d_]+)*\.?")
 # The words ``_WORD`` finds that may be a first name: none starts with a Latin lower-case letter,
 # so those are never read (a third of the time of a name scan). The first letter comes first and

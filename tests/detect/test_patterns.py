@@ -239,6 +239,7 @@ SNIPPETS = [
     "Jacob lives here",  # a first name at a sentence's start, before what people do
     "და ნიკა მოვიდა",  # and in scripts without capitals (Georgian, Japanese)
     "we saw さゆり there",
+    "naomi j ryan",  # a middle initial between lower-case names
 ]
 
 
@@ -252,14 +253,15 @@ def test_native_routing_finds_exactly_what_a_full_scan_finds(texts: list[str]) -
 def test_names_the_scan_finds_are_never_routed_away() -> None:
     """A first name that opens a sentence before a verb, or is written in a script without
     capitals, reaches the name scan (the routing once needed two capitalised words or one
-    inside a sentence, and missed these)."""
-    texts = ["Jacob lives here", "და ნიკა მოვიდა", "we saw さゆり there"]
+    inside a sentence, and missed these); so does a lower-case name with a middle initial."""
+    texts = ["Jacob lives here", "და ნიკა მოვიდა", "we saw さゆり there", "naomi j ryan"]
     found = detect_texts(pl.Series(texts))
     assert found == [spans_in(t) for t in texts]
     assert [[t[s.start : s.end] for s in spans] for t, spans in zip(texts, found, strict=True)] == [
         ["Jacob"],
         ["ნიკა"],
         ["さゆり"],
+        ["naomi j ryan"],
     ]
 
 
