@@ -51,9 +51,10 @@ def card_ok(text: str) -> bool:
 
 
 def iban_ok(text: str) -> bool:
-    """IBAN: country code, check digits, and the ISO 13616 mod-97 check."""
+    """IBAN: country code, check digits, and the ISO 13616 mod-97 check. ASCII only: Python's
+    case-blind regex also matches letters like "İ" and the Kelvin sign "K" for I and K."""
     compact = _SPACE.sub("", text).upper()
-    if not 15 <= len(compact) <= 34 or not compact[:2].isalpha():
+    if not (15 <= len(compact) <= 34 and compact.isascii() and compact[:2].isalpha()):
         return False
     rearranged = compact[4:] + compact[:4]
     number = "".join(str(int(c, 36)) for c in rearranged)
