@@ -348,6 +348,9 @@ def spans_in(
     return resolve_overlaps(found)
 
 
+_PYTHON_ONLY_FOLDS = "[\u0130\u0131\u017f\u212a]"
+
+
 def detect_texts(
     texts: pl.Series,
     detectors: Iterable[PatternDetector] = DETECTORS,
@@ -364,6 +367,10 @@ def detect_texts(
     column = pl.col("t")
     tests = [column.str.contains(d.route or _routing(d.regex)) for d in chosen]
     tests += [s.prefilter(column) for s in reading]
+    # Python's case-blind matching also takes "İ" and "ı" for i, "ſ" for s and the Kelvin sign
+    # for k; Rust's regexes and Aho-Corasick do not all. Every detector reads a row holding one.
+    folds = column.str.contains(_PYTHON_ONLY_FOLDS)
+    tests = [test | folds for test in tests]
     masks = pl.DataFrame({"t": values}).select(
         test.fill_null(False).arg_true().implode().alias(str(i)) for i, test in enumerate(tests)
     )

@@ -244,6 +244,10 @@ SNIPPETS = [
     "და ნიკა მოვიდა",  # and in scripts without capitals (Georgian, Japanese)
     "we saw さゆり there",
     "naomi j ryan",  # a middle initial between lower-case names
+    # Letters Python's case-blind matching takes for i, s and k, and Rust's does not.
+    "İtaly",
+    "mobıle 0161 496 0000",
+    "we went to \u212aenya",
 ]
 
 
@@ -266,6 +270,16 @@ def test_names_the_scan_finds_are_never_routed_away() -> None:
         ["ნიკა"],
         ["さゆり"],
         ["naomi j ryan"],
+    ]
+
+
+def test_letters_only_python_folds_send_a_row_to_every_detector() -> None:
+    texts = ["İtaly is nice", "ZıP code 94016", "AGED 34 and zip code 9\u212a1"]
+    found = detect_texts(pl.Series(texts))
+    assert found == [spans_in(t) for t in texts]
+    assert [t[s.start : s.end] for t, f in zip(texts, found, strict=True) for s in f][:2] == [
+        "İtaly",
+        "94016",
     ]
 
 
