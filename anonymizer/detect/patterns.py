@@ -369,12 +369,14 @@ def detect_texts(
     tests += [s.prefilter(column) for s in reading]
     # Python's case-blind matching also takes "İ" and "ı" for i, "ſ" for s and the Kelvin sign
     # for k; Rust's regexes and Aho-Corasick do not all. Every detector reads a row holding one.
-    folds = column.str.contains(_PYTHON_ONLY_FOLDS)
-    tests = [test | folds for test in tests]
+    tests.append(column.str.contains(_PYTHON_ONLY_FOLDS))
     masks = pl.DataFrame({"t": values}).select(
         test.fill_null(False).arg_true().implode().alias(str(i)) for i, test in enumerate(tests)
     )
     rows: list[list[int]] = [hits[0].to_list() for hits in masks.get_columns()]
+    folded = rows.pop()
+    if folded:
+        rows = [sorted({*hits, *folded}) for hits in rows]
     strings = values.to_list()
     for detector, hits in zip(chosen, rows, strict=False):
         compiled = detector.compiled
