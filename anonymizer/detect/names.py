@@ -24,13 +24,6 @@ SCORE = 0.7
 # A text without capitals (what ``str.islower`` asks) holding two words with a space between.
 LOWER_CASE_PREFILTER = r"^[^\p{Lu}\p{Lt}]*[^\s] [^\s][^\p{Lu}\p{Lt}]*$"
 _WORD = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:['’\-][^\W\d_]+)*\.?")
-# The words ``_WORD`` finds that may be a first name: none starts with a Latin lower-case letter,
-# so those are never read (a third of the time of a name scan). The first letter comes first and
-# the word's start is checked behind it: a pattern that opens with a character class lets
-# Python's ``re`` skip ahead to the next such letter (twice as fast as checking every position).
-_NAME_CANDIDATE = re.compile(
-    r"[^\W\d_a-zß-öø-ÿ](?<![^\W\d_].)(?<![^\W\d_]['’\-].)[^\W\d_'’\-]*(?:['’\-][^\W\d_]+)*\.?"
-)
 
 
 # Names that are also everyday English words (or name particles): never a name on their own,
@@ -88,12 +81,27 @@ def first_names() -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=1)
+def _initials() -> str:
+    """A character class of the letters that known first names start with."""
+    return f"[{''.join(re.escape(c) for c in sorted({name[0] for name in first_names()}))}]"
+
+
 def prefilter() -> str:
     """Routes rows to the name scan (a native regex): a letter that some known first name
     starts with. Every name the scan finds starts with one, and the rules that then apply
     (the words after it, where it stands in a sentence, what follows it) are the scan's."""
-    initials = sorted({name[0] for name in first_names()})
-    return f"[{''.join(re.escape(c) for c in initials)}]"
+    return _initials()
+
+
+@functools.lru_cache(maxsize=1)
+def _candidates() -> re.Pattern[str]:
+    """The words ``_WORD`` finds that may be a first name: those that start with a letter some
+    name starts with. The letter comes first and the word's start is checked behind it: a
+    pattern that opens with a character class lets Python's ``re`` skip ahead to the next such
+    letter (twice as fast as checking every position)."""
+    return re.compile(
+        rf"{_initials()}(?<![^\W\d_].)(?<![^\W\d_]['’\-].)[^\W\d_'’\-]*(?:['’\-][^\W\d_]+)*\.?"
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -120,7 +128,7 @@ def name_spans(text: str) -> list[tuple[int, int]]:
     names = first_names()
     spans: list[tuple[int, int]] = []
     resume = 0  # words before this belong to a name already found
-    for match in _NAME_CANDIDATE.finditer(text):
+    for match in _candidates().finditer(text):
         start, word = match.start(), match.group()
         if start < resume or word.rstrip(".") not in names:
             continue
