@@ -244,6 +244,10 @@ class Scanner:
     # rows the scanner finds something in (the routing property test checks it).
     prefilter: Callable[[pl.Expr], pl.Expr]
     find: Callable[[str], list[Span]]
+    # Instead of ``prefilter``: natively, per row, the byte offsets where a finding may start
+    # (an empty list: the row never reaches Python); ``find_at`` then reads only there.
+    locate: Callable[[pl.Expr], pl.Expr] | None = None
+    find_at: Callable[[str, list[int]], list[Span]] | None = None
 
 
 def _spans_of(
@@ -304,8 +308,13 @@ SCANNERS: tuple[Scanner, ...] = (
     ADDRESSES,
     Scanner(
         _PLACE,
-        places.countries_prefilter,
+        lambda c: places.countries_located(c).list.len() > 0,
         _spans_of(places.ENTITY, places.SCORE, places.country_spans),
+        places.countries_located,
+        lambda text, offsets: [
+            Span(a, b, places.ENTITY, places.SCORE)
+            for a, b in places.country_spans_at(text, offsets)
+        ],
     ),
     Scanner(
         frozenset({places.ENTITY, places.POSTCODE}),
@@ -366,26 +375,40 @@ def detect_texts(
         return found
     column = pl.col("t")
     tests = [column.str.contains(d.route or _routing(d.regex)) for d in chosen]
-    tests += [s.prefilter(column) for s in reading]
+    tests += [s.prefilter(column) for s in reading if s.locate is None]
     # Python's case-blind matching also takes "İ" and "ı" for i, "ſ" for s and the Kelvin sign
     # for k; Rust's regexes and Aho-Corasick do not all. Every detector reads a row holding one.
     tests.append(column.str.contains(_PYTHON_ONLY_FOLDS))
+    locating = [s.locate(column) for s in reading if s.locate is not None]
     masks = pl.DataFrame({"t": values}).select(
-        test.fill_null(False).arg_true().implode().alias(str(i)) for i, test in enumerate(tests)
+        *(test.fill_null(False).arg_true().implode().alias(str(i)) for i, test in enumerate(tests)),
+        *(offsets.implode().alias(f"at{i}") for i, offsets in enumerate(locating)),
     )
-    rows: list[list[int]] = [hits[0].to_list() for hits in masks.get_columns()]
+    columns = masks.get_columns()
+    rows: list[list[int]] = [hits[0].to_list() for hits in columns[: len(tests)]]
+    located: list[list[list[int] | None]] = [at[0].to_list() for at in columns[len(tests) :]]
     folded = rows.pop()
-    if folded:
-        rows = [sorted({*hits, *folded}) for hits in rows]
     strings = values.to_list()
     for detector, hits in zip(chosen, rows, strict=False):
         compiled = detector.compiled
-        for row in hits:
+        for row in _with(hits, folded):
             found[row].extend(_detector_spans(detector, compiled, strings[row]))
-    for scanner, hits in zip(reading, rows[len(chosen) :], strict=True):
-        for row in hits:
-            found[row].extend(scanner.find(strings[row]))
+    plain = iter(rows[len(chosen) :])
+    offsets_by_row = iter(located)
+    for scanner in reading:
+        if scanner.locate is None or scanner.find_at is None:
+            for row in _with(next(plain), folded):
+                found[row].extend(scanner.find(strings[row]))
+            continue
+        offsets = next(offsets_by_row)
+        for row in _with([i for i, at in enumerate(offsets) if at], folded):
+            found[row].extend(scanner.find_at(strings[row], offsets[row] or []))
     return [resolve_overlaps(spans) if spans else spans for spans in found]
+
+
+def _with(rows: list[int], folded: list[int]) -> list[int]:
+    """``rows`` and the rows holding a letter only Python's case-blind matching folds."""
+    return sorted({*rows, *folded}) if folded else rows
 
 
 def full_match_share(values: pl.Series, detector: PatternDetector) -> float:

@@ -283,6 +283,26 @@ def test_letters_only_python_folds_send_a_row_to_every_detector() -> None:
     ]
 
 
+def test_countries_read_at_their_located_offsets_are_the_ones_a_full_scan_finds() -> None:
+    from anonymizer.detect.places import countries_located, country_spans, country_spans_at
+
+    texts = [
+        "We flew from Papua New Guinea to Niger and then NIGERIA.",
+        "guinea-bissau, equatorial guinea and the United States (USA)",
+        "not a country: Nigerian, Omaha, Chadwick",
+        "Côte d'Ivoire and France",  # not ASCII: read whole
+        "we went to İtaly",
+    ]
+    located = pl.DataFrame({"t": texts}).select(countries_located(pl.col("t")))["t"].to_list()
+    for text, offsets in zip(texts, located, strict=True):
+        assert country_spans_at(text, offsets) == country_spans(text), text
+    assert [texts[0][a:b] for a, b in country_spans(texts[0])] == [
+        "Papua New Guinea",
+        "Niger",
+        "NIGERIA",
+    ]
+
+
 def test_repeated_texts_are_analysed_once_and_get_their_own_lists(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
