@@ -45,10 +45,10 @@ def _lines(text: str) -> list[tuple[int, int]]:
 def contact_block_spans(text: str, spans: Sequence[Span]) -> list[Span]:
     """The organisation and job title lines between a name line and an address (or the name
     again), given the spans already found in ``text``."""
-    if "\n" not in text:
+    people = {(s.start, s.end) for s in spans if s.entity == "PERSON"}
+    if not people or "\n" not in text:
         return []
     lines = _lines(text)
-    people = {(s.start, s.end) for s in spans if s.entity == "PERSON"}
     address_starts = {s.start for s in spans if s.entity in _ADDRESS}
     found: list[Span] = []
     for i, (start, end) in enumerate(lines):
