@@ -159,9 +159,10 @@ def detect_entities(
     ner: str = "auto",
     processes: int = 1,
     address_parts: bool = False,
-) -> list[list[DetectedSpan]]:
+) -> list[DetectedSpans]:
     """Per text, the PII spans found, each a read-only dict: ``start``, ``end`` (exclusive),
-    ``entity_type``, ``score``.
+    ``entity_type``, ``score``. Each text's spans come as a read-only list, shared by the texts
+    equal to it (repeated texts cost no copies); ``list(spans)`` is a copy to change.
 
     ``entities`` restricts the types; ``ner`` is ``auto`` (the installed default model),
     ``none`` or an installed spaCy model's name, run in ``processes`` worker processes (each
@@ -180,9 +181,8 @@ def detect_entities(
         values, found = _spans_by_distinct_text(
             texts, model, entities, None, processes, address_parts
         )
-        made = {text: [DetectedSpan(s) for s in spans] for text, spans in found.items()}
-        # Each row its own list; rows with the same text share the (read-only) spans.
-        return [made[value].copy() for value in values]
+        made = {text: DetectedSpans(map(DetectedSpan, spans)) for text, spans in found.items()}
+        return [made[value] for value in values]
 
 
 class DetectedSpan(dict[str, Any]):
@@ -204,6 +204,25 @@ class DetectedSpan(dict[str, Any]):
 
     __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _read_only
     __ior__ = _read_only
+
+
+class DetectedSpans(list[DetectedSpan]):
+    """One text's findings as a read-only list: texts equal to it share it, so it cannot be
+    changed in place; ``list(spans)`` is a copy to change. JSON-serialisable like any list."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled from its items (unpickling must not call the blocked append or extend).
+        return (DetectedSpans, (list(self),))
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError(
+            "a text's detected spans are read-only (equal texts share them); list(spans) copies"
+        )
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _read_only
+    append = extend = insert = pop = remove = clear = sort = reverse = _read_only
 
 
 def _detected_span(items: dict[str, Any]) -> DetectedSpan:

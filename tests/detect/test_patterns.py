@@ -329,8 +329,21 @@ def test_equal_texts_share_read_only_spans_that_serialise_like_dicts() -> None:
 
     from anonymizer import detect_entities
 
-    rows = detect_entities(["mail a@b.io"] * 2, ner="none")
-    assert rows[0] is not rows[1] and rows[0][0] is rows[1][0]  # own lists, shared spans
+    rows = detect_entities(["mail a@b.io"] * 2 + ["nothing"], ner="none")
+    assert rows[0] is rows[1] and isinstance(rows[0], list)  # one read-only list, shared
+    assert rows[2] == [] and rows[2] is not rows[0]
+    for change in (
+        lambda spans: spans.append(None),
+        lambda spans: spans.sort(),
+        lambda spans: spans.__setitem__(0, None),
+        lambda spans: spans.__iadd__([None]),
+        lambda spans: spans.clear(),
+    ):
+        with pytest.raises(TypeError, match="read-only"):
+            change(rows[0])
+    mine = list(rows[0])
+    mine.append(None)  # a copy is an ordinary list
+    assert len(rows[1]) == 1
     span = rows[0][0]
     assert span == {"start": 5, "end": 11, "entity_type": "EMAIL_ADDRESS", "score": 0.95}
     with pytest.raises(TypeError, match="read-only"):
@@ -342,6 +355,7 @@ def test_equal_texts_share_read_only_spans_that_serialise_like_dicts() -> None:
     assert "text" not in rows[1][0]
     assert json.loads(json.dumps(rows)) == rows
     assert pickle.loads(pickle.dumps(rows)) == rows == copy.deepcopy(rows)
+    assert type(pickle.loads(pickle.dumps(rows))[0]) is type(rows[0])
 
 
 def test_names_after_a_phrase_that_introduces_one() -> None:
