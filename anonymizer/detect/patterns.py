@@ -310,8 +310,8 @@ SCANNERS: tuple[Scanner, ...] = (
         _PLACE,
         lambda c: places.countries_located(c).list.len() > 0,
         _spans_of(places.ENTITY, places.SCORE, places.country_spans),
-        places.countries_located,
-        lambda text, offsets: [
+        locate=places.countries_located,
+        find_at=lambda text, offsets: [
             Span(a, b, places.ENTITY, places.SCORE)
             for a, b in places.country_spans_at(text, offsets)
         ],
@@ -367,7 +367,7 @@ def detect_texts(
 ) -> list[list[Span]]:
     """Spans per text. Each detector's regex first runs natively over the whole column; Python
     then searches only the rows where that detector can match, and validators see only its
-    candidates."""
+    candidates. A scanner that locates reads its rows only at the offsets found natively."""
     chosen, reading = list(detectors), list(scanners)
     values = texts.cast(pl.String)
     found: list[list[Span]] = [[] for _ in range(len(values))]
@@ -375,11 +375,11 @@ def detect_texts(
         return found
     column = pl.col("t")
     tests = [column.str.contains(d.route or _routing(d.regex)) for d in chosen]
-    tests += [s.prefilter(column) for s in reading if s.locate is None]
+    tests += [s.prefilter(column) for s in reading if not _locating(s)]
     # Python's case-blind matching also takes "İ" and "ı" for i, "ſ" for s and the Kelvin sign
     # for k; Rust's regexes and Aho-Corasick do not all. Every detector reads a row holding one.
     tests.append(column.str.contains(_PYTHON_ONLY_FOLDS))
-    locating = [s.locate(column) for s in reading if s.locate is not None]
+    locating = [s.locate(column) for s in reading if s.locate is not None and _locating(s)]
     masks = pl.DataFrame({"t": values}).select(
         *(test.fill_null(False).arg_true().implode().alias(str(i)) for i, test in enumerate(tests)),
         *(offsets.implode().alias(f"at{i}") for i, offsets in enumerate(locating)),
@@ -396,14 +396,20 @@ def detect_texts(
     plain = iter(rows[len(chosen) :])
     offsets_by_row = iter(located)
     for scanner in reading:
-        if scanner.locate is None or scanner.find_at is None:
+        find_at = scanner.find_at
+        if find_at is None or not _locating(scanner):
             for row in _with(next(plain), folded):
                 found[row].extend(scanner.find(strings[row]))
             continue
         offsets = next(offsets_by_row)
         for row in _with([i for i, at in enumerate(offsets) if at], folded):
-            found[row].extend(scanner.find_at(strings[row], offsets[row] or []))
+            found[row].extend(find_at(strings[row], offsets[row] or []))
     return [resolve_overlaps(spans) if spans else spans for spans in found]
+
+
+def _locating(scanner: Scanner) -> bool:
+    """Whether the scanner is routed by the offsets it locates natively."""
+    return scanner.locate is not None and scanner.find_at is not None
 
 
 def _with(rows: list[int], folded: list[int]) -> list[int]:
