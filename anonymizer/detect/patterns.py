@@ -244,10 +244,16 @@ class Scanner:
     # rows the scanner finds something in (the routing property test checks it).
     prefilter: Callable[[pl.Expr], pl.Expr]
     find: Callable[[str], list[Span]]
-    # Instead of ``prefilter``: natively, per row, the byte offsets where a finding may start
-    # (an empty list: the row never reaches Python); ``find_at`` then reads only there.
-    locate: Callable[[pl.Expr], pl.Expr] | None = None
-    find_at: Callable[[str, list[int]], list[Span]] | None = None
+    # Instead of ``prefilter``: where in each row a finding may start, and a reader of those.
+    located: Locator | None = None
+
+
+class Locator(NamedTuple):
+    """Natively, per row, the byte offsets where a finding may start (an empty list: the row
+    never reaches Python), and a finder that reads a text only at those offsets."""
+
+    offsets: Callable[[pl.Expr], pl.Expr]
+    find: Callable[[str, list[int]], list[Span]]
 
 
 def _spans_of(
@@ -310,11 +316,13 @@ SCANNERS: tuple[Scanner, ...] = (
         _PLACE,
         lambda c: places.countries_located(c).list.len() > 0,
         _spans_of(places.ENTITY, places.SCORE, places.country_spans),
-        locate=places.countries_located,
-        find_at=lambda text, offsets: [
-            Span(a, b, places.ENTITY, places.SCORE)
-            for a, b in places.country_spans_at(text, offsets)
-        ],
+        Locator(
+            places.countries_located,
+            lambda text, offsets: [
+                Span(a, b, places.ENTITY, places.SCORE)
+                for a, b in places.country_spans_at(text, offsets)
+            ],
+        ),
     ),
     Scanner(
         frozenset({places.ENTITY, places.POSTCODE}),
@@ -375,11 +383,11 @@ def detect_texts(
         return found
     column = pl.col("t")
     tests = [column.str.contains(d.route or _routing(d.regex)) for d in chosen]
-    tests += [s.prefilter(column) for s in reading if not _locating(s)]
+    tests += [s.prefilter(column) for s in reading if s.located is None]
     # Python's case-blind matching also takes "İ" and "ı" for i, "ſ" for s and the Kelvin sign
     # for k; Rust's regexes and Aho-Corasick do not all. Every detector reads a row holding one.
     tests.append(column.str.contains(_PYTHON_ONLY_FOLDS))
-    locating = [s.locate(column) for s in reading if s.locate is not None and _locating(s)]
+    locating = [s.located.offsets(column) for s in reading if s.located is not None]
     masks = pl.DataFrame({"t": values}).select(
         *(test.fill_null(False).arg_true().implode().alias(str(i)) for i, test in enumerate(tests)),
         *(offsets.implode().alias(f"at{i}") for i, offsets in enumerate(locating)),
@@ -396,20 +404,14 @@ def detect_texts(
     plain = iter(rows[len(chosen) :])
     offsets_by_row = iter(located)
     for scanner in reading:
-        find_at = scanner.find_at
-        if find_at is None or not _locating(scanner):
+        if scanner.located is None:
             for row in _with(next(plain), folded):
                 found[row].extend(scanner.find(strings[row]))
             continue
         offsets = next(offsets_by_row)
         for row in _with([i for i, at in enumerate(offsets) if at], folded):
-            found[row].extend(find_at(strings[row], offsets[row] or []))
+            found[row].extend(scanner.located.find(strings[row], offsets[row] or []))
     return [resolve_overlaps(spans) if spans else spans for spans in found]
-
-
-def _locating(scanner: Scanner) -> bool:
-    """Whether the scanner is routed by the offsets it locates natively."""
-    return scanner.locate is not None and scanner.find_at is not None
 
 
 def _with(rows: list[int], folded: list[int]) -> list[int]:
