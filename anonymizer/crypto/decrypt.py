@@ -15,7 +15,12 @@ from pathlib import Path
 
 import polars as pl
 
-from anonymizer.crypto.at_rest import decryption_properties
+from anonymizer.crypto.at_rest import (
+    AtRestRecord,
+    decryption_properties,
+    properties_for,
+    read_record,
+)
 from anonymizer.crypto.envelope import KIND_TEXT, Envelope
 from anonymizer.crypto.field import FieldDecryptor
 from anonymizer.crypto.keyset import Keyset
@@ -123,7 +128,7 @@ def _decrypting(
     keyset: Keyset,
     columns: list[str],
     subjects: SubjectKeyStore | None = None,
-) -> tuple[pl.LazyFrame, _Failures]:
+) -> tuple[pl.LazyFrame, _Failures, dict[str, EncryptRule]]:
     failures = _Failures()
     rules = _rules(policy, frame.collect_schema(), columns)
     expressions = []
@@ -133,7 +138,7 @@ def _decrypting(
         )
         dtype = _plaintext_dtype(frame, column, rule)
         expressions.append(_expression(column, rule, decryptor, dtype, failures))
-    return frame.with_columns(expressions), failures
+    return frame.with_columns(expressions), failures, rules
 
 
 def _reencrypting(
@@ -142,18 +147,46 @@ def _reencrypting(
     keyset: Keyset,
     columns: list[str],
     subjects: SubjectKeyStore | None = None,
-) -> tuple[pl.LazyFrame, _Failures]:
+) -> tuple[pl.LazyFrame, _Failures, dict[str, EncryptRule]]:
     """Decrypt with whichever key each cell names, then encrypt under the primary key."""
-    decrypted, failures = _decrypting(frame, policy, keyset, columns, subjects)
+    decrypted, failures, rules = _decrypting(frame, policy, keyset, columns, subjects)
     schema = decrypted.collect_schema()
     encrypt = get_transform("encrypt")
     expressions = []
-    for column in columns:
+    for column, rule in rules.items():
         ctx = BuildContext(column, schema[column], schema, keyset, policy.dataset_id, subjects)
-        expression = encrypt.expression(policy.columns[column], ctx)
+        expression = encrypt.expression(rule, ctx)
         assert expression is not None
         expressions.append(expression.alias(column))
-    return decrypted.with_columns(expressions), failures
+    return decrypted.with_columns(expressions), failures, rules
+
+
+def _output_at_rest(
+    policy: Policy,
+    keyset: Keyset,
+    source: Path,
+    columns: list[str],
+    reencrypt: bool,
+) -> AtRestRecord | None:
+    """What stays encrypted at rest in the output, and under which key.
+
+    Decrypting opens only the at-rest columns asked for; the others stay sealed under the key
+    they had. Re-encrypting seals every at-rest column under the primary key of that key's
+    purpose, so the old key can be retired.
+    """
+    record = read_record(source)
+    if record is None and policy.at_rest is not None:
+        primary = keyset.for_purpose(policy.at_rest.key).key_id
+        record = AtRestRecord(primary, tuple(policy.at_rest.columns), source.name)
+    if record is None:
+        return None
+    if reencrypt:
+        purpose = next((k.purpose for k in keyset.keys if k.key_id == record.key_id), None)
+        if purpose is None:
+            raise record.wrong_key(source)
+        return AtRestRecord(keyset.for_purpose(purpose).key_id, record.columns, record.file)
+    remaining = tuple(c for c in record.columns if c not in columns)
+    return AtRestRecord(record.key_id, remaining, record.file) if remaining else None
 
 
 def _failed(failures: _Failures, where: str) -> DecryptionError:
@@ -173,7 +206,7 @@ def decrypt_frame(
     subjects: SubjectKeyStore | None = None,
 ) -> pl.DataFrame:
     """A copy of ``frame`` with ``columns`` decrypted; DecryptionError if any cell fails."""
-    query, failures = _decrypting(frame.lazy(), policy, keyset, columns, subjects)
+    query, failures, _ = _decrypting(frame.lazy(), policy, keyset, columns, subjects)
     try:
         return query.collect()
     except (pl.exceptions.PolarsError, DecryptionError):
@@ -200,10 +233,12 @@ def decrypt_file(
     """
     if target.resolve() == source.resolve():
         raise InputError(f"{target}: would overwrite the input; choose another output file")
+    props = decryption_properties(policy, keyset, source)
+    at_rest = _output_at_rest(policy, keyset, source, columns, reencrypt)
     try:
-        frame = pl.scan_parquet(source, decryption=decryption_properties(policy, keyset))
+        frame = pl.scan_parquet(source, decryption=props)
         build = _reencrypting if reencrypt else _decrypting
-        query, failures = build(frame, policy, keyset, columns, subjects)
+        query, failures, _ = build(frame, policy, keyset, columns, subjects)
     except (pl.exceptions.PolarsError, OSError):
         raise InputError(f"{source}: not a readable Parquet file; check the input path") from None
     except DecryptionError:
@@ -214,7 +249,12 @@ def decrypt_file(
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".anonymizer-tmp-{secrets.token_hex(8)}-{target.name}")
     try:
-        query.sink_parquet(tmp, engine="streaming")
+        query.sink_parquet(
+            tmp,
+            engine="streaming",
+            metadata=at_rest.metadata() if at_rest is not None else None,
+            encryption=properties_for(at_rest, policy, keyset) if at_rest is not None else None,
+        )
         os.replace(tmp, target)
     except (pl.exceptions.PolarsError, DecryptionError):
         if failures.columns:

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from anonymizer._version import __version__
-from anonymizer.crypto.at_rest import encryption_properties
+from anonymizer.crypto.at_rest import AtRestRecord, properties_for, written_record
 from anonymizer.crypto.keyset import Keyset
 from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.dp.budget import dp_record
@@ -75,7 +75,8 @@ class _Job:
     tmp: Path
     plan: Plan
     rows: int
-    at_rest: pl.ParquetEncryptionProperties | None
+    at_rest: AtRestRecord | None
+    encryption: pl.ParquetEncryptionProperties | None
 
 
 def _now() -> str:
@@ -152,7 +153,10 @@ def _stream(job: _Job, progress: ProgressSink | None) -> None:
     job.tmp.parent.mkdir(parents=True, exist_ok=True)
     try:
         _tapped(job.plan, frame, progress).sink_parquet(
-            job.tmp, engine="streaming", metadata=_file_metadata(job.plan), encryption=job.at_rest
+            job.tmp,
+            engine="streaming",
+            metadata=_file_metadata(job.plan, job.at_rest),
+            encryption=job.encryption,
         )
         with job.tmp.open("rb") as handle:
             os.fsync(handle.fileno())
@@ -169,12 +173,13 @@ def _stream(job: _Job, progress: ProgressSink | None) -> None:
         ) from None
 
 
-def _file_metadata(plan: Plan) -> dict[str, str] | None:
+def _file_metadata(plan: Plan, at_rest: AtRestRecord | None) -> dict[str, str] | None:
     """Parquet key-value metadata: which key id, mode and salt encrypted which column."""
-    if not plan.ciphers:
-        return None
-    static = [{k: v for k, v in e.items() if k != "encrypted"} for e in plan.encryption()]
-    return {"anonymizer.encryption": json.dumps(static, sort_keys=True)}
+    metadata = at_rest.metadata() if at_rest is not None else {}
+    if plan.ciphers:
+        static = [{k: v for k, v in e.items() if k != "encrypted"} for e in plan.encryption()]
+        metadata["anonymizer.encryption"] = json.dumps(static, sort_keys=True)
+    return metadata or None
 
 
 def _record(path: Path, shown_as: Path) -> FileRecord:
@@ -215,18 +220,16 @@ def _run_id(policy: Policy, inputs: list[FileRecord], started: str) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
-def _encryption_records(
-    jobs: list[_Job], policy: Policy, keyset: Keyset | None
-) -> list[dict[str, object]]:
+def _encryption_records(jobs: list[_Job]) -> list[dict[str, object]]:
     records: list[dict[str, object]] = []
     for job in jobs:
         name = job.item.relative.as_posix()
         records += [{"file": name, **entry} for entry in job.plan.encryption()]
-        if policy.at_rest is not None and keyset is not None:
-            key_id = keyset.for_purpose(policy.at_rest.key).key_id
+        if job.at_rest is not None:
+            key_id = job.at_rest.key_id
             records += [
                 {"file": name, "column": c, "key_id": key_id, "mode": "parquet-modular-aes-gcm"}
-                for c in policy.at_rest.columns
+                for c in job.at_rest.columns
             ]
     return records
 
@@ -285,8 +288,9 @@ def _prepare(
         tmp = target.with_name(f"{TMP_MARKER}{run_id}-{target.name}")
         if policy.at_rest is not None and keyset is None:
             raise KeyringError("the policy's at_rest section needs a keyset; pass --keyset PATH")
-        at_rest = encryption_properties(policy, keyset, item.relative.as_posix())
-        jobs.append(_Job(item, target, tmp, plan, rows, at_rest))
+        record = written_record(policy, keyset, item.relative.as_posix()) if keyset else None
+        encryption = properties_for(record, policy, keyset) if record and keyset else None
+        jobs.append(_Job(item, target, tmp, plan, rows, record, encryption))
     return jobs
 
 
@@ -361,7 +365,7 @@ def run(
         privacy=privacy.record if privacy is not None else None,
         dp=budget,
         canaries=canaries,
-        encryption=_encryption_records(jobs, policy, keyset),
+        encryption=_encryption_records(jobs),
         residual=residual,
         input_root=root.as_posix(),
         inputs=inputs,
