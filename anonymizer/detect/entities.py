@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
 import gc
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
@@ -17,7 +18,7 @@ import polars as pl
 
 from anonymizer.detect.blocks import contact_block_spans
 from anonymizer.detect.names import first_names
-from anonymizer.detect.ner import DEFAULT_MODEL, NerModel, load_ner, ner_spans
+from anonymizer.detect.ner import DEFAULT_MODEL, ENTITIES, NerModel, load_ner, ner_spans
 from anonymizer.detect.patterns import (
     ADDRESS_PARTS,
     ADDRESSES,
@@ -36,6 +37,28 @@ NO_NER_WARNING = (
     "no NER model is installed, so names, places and organisations are NOT detected "
     "(pattern detectors still run); install it with: pip install 'anonymizer[ner]'"
 )
+
+
+def _pattern_entity_types() -> set[str]:
+    return {d.entity for d in DETECTORS}.union(*(s.entities for s in SCANNERS))
+
+
+def builtin_entity_types() -> frozenset[str]:
+    """Every entity type the built-in detectors emit: patterns, scanners and NER labels."""
+    return frozenset(_pattern_entity_types().union(ENTITIES))
+
+
+def unknown_entity_types(names: Iterable[str], known: Iterable[str]) -> list[str]:
+    """One line per name that no detector emits, with the closest known type and the list."""
+    choices = sorted(known)
+    lines = []
+    for name in names:
+        if name in choices:
+            continue
+        close = difflib.get_close_matches(name.upper(), choices, n=1, cutoff=0.5)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        lines.append(f"unknown entity type {name!r}; {hint}known types: {', '.join(choices)}")
+    return lines
 
 
 def resolve_ner(choice: str = "auto") -> NerModel | None:
@@ -58,9 +81,7 @@ def detection_record(model: NerModel | None, user: UserRecognizers | None = None
     record: dict[str, Any] = {
         "patterns": {
             "version": PATTERNS_VERSION,
-            "entities": sorted(
-                {d.entity for d in DETECTORS}.union(*(s.entities for s in SCANNERS))
-            ),
+            "entities": sorted(_pattern_entity_types()),
             "first_names": len(first_names()),
         },
         "ner": model.record() if model is not None else "none",
@@ -174,6 +195,8 @@ def detect_entities(
     """
     if language != "en":
         raise PlanError(f"language {language!r} is not supported yet; use 'en'")
+    if entities is not None and (unknown := unknown_entity_types(entities, builtin_entity_types())):
+        raise PlanError(f"entities: {unknown[0]}")
     model = resolve_ner(ner)
     if model is None and ner == "auto":
         warnings.warn(NO_NER_WARNING, stacklevel=2)

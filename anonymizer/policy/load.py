@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from anonymizer.detect.entities import builtin_entity_types, unknown_entity_types
 from anonymizer.errors import PolicyError
 from anonymizer.policy.models import (
     ACTIONS,
@@ -116,6 +117,27 @@ def _validation_problems(exc: ValidationError, root: yaml.Node | None, source: s
     ]
 
 
+def _entity_problems(data: dict[Any, Any], root: yaml.Node | None, source: str) -> list[str]:
+    """Operators for types no detector emits would never apply: refuse them with the fix.
+
+    Read from the raw YAML so they are listed beside any other problem of the rule. Deny lists
+    define their own types; a Presidio recognizer file's types are checked when the plan is
+    compiled (the file is read then).
+    """
+    problems = []
+    columns = data.get("columns")
+    for column, rule in columns.items() if isinstance(columns, dict) else ():
+        if not isinstance(rule, dict) or rule.get("action") != "detect" or rule.get("recognizers"):
+            continue
+        operators, deny = rule.get("operators"), rule.get("deny_lists")
+        known = builtin_entity_types() | set(deny if isinstance(deny, dict) else ())
+        for name in operators if isinstance(operators, dict) else ():
+            for line in unknown_entity_types([str(name)], known):
+                where = _line_of(root, ["columns", column, "operators", name])
+                problems.append(f"{source}:{where}: column {column!r}, field 'operators': {line}")
+    return problems
+
+
 def parse_policy(text: str, source: str = "<policy>") -> Policy:
     """Parse policy YAML text; raise PolicyError listing every problem (file:line: what; fix)."""
     try:
@@ -131,6 +153,7 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
         msg = f"{source}:1: a policy must be a YAML mapping with 'name' and 'columns'; fix the file"
         raise PolicyError(msg)
     problems = _duplicate_keys(root, source) if root is not None else []
+    problems.extend(_entity_problems(data, root, source))
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:

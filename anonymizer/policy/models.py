@@ -167,6 +167,9 @@ class DetectRule(_Rule):
     (spaCy's ``n_process``; 1 runs it in this process). ``recognizers`` (a Presidio recognizer
     YAML file, relative to the working directory), ``deny_lists`` (entity → words) and
     ``allow_list`` (values never treated as PII) bring a Presidio configuration along.
+    ``default`` applies to every type ``operators`` does not name; ``default: keep`` leaves
+    those in the text, so it needs ``allow_keep: true`` as well (a typo in ``operators`` would
+    otherwise keep that type silently).
     """
 
     action: Literal["detect"]
@@ -177,9 +180,19 @@ class DetectRule(_Rule):
     deny_lists: dict[str, list[str]] = Field(default_factory=dict)
     allow_list: list[str] = Field(default_factory=list)
     default: TextOperator = "replace"
+    allow_keep: bool = False
     numbered: bool = False
     key: str = Field("tokenize", min_length=1)
     surrogate_key: str = Field("surrogate", min_length=1)
+
+    @model_validator(mode="after")
+    def _keep_by_default_is_confirmed(self) -> DetectRule:
+        if self.default == "keep" and not self.allow_keep:
+            raise ValueError(
+                "default: keep leaves every type not named in operators in the text; add "
+                "allow_keep: true to confirm, or use default: replace"
+            )
+        return self
 
 
 class EncryptRule(_Rule):

@@ -14,7 +14,13 @@ from __future__ import annotations
 import polars as pl
 
 from anonymizer.detect.addresses import ENTITIES as ADDRESS_ENTITIES
-from anonymizer.detect.entities import find_spans, resolve_ner, user_recognizers
+from anonymizer.detect.entities import (
+    builtin_entity_types,
+    find_spans,
+    resolve_ner,
+    unknown_entity_types,
+    user_recognizers,
+)
 from anonymizer.detect.patterns import Span
 from anonymizer.policy.models import DetectRule
 from anonymizer.transforms.base import BuildContext, Transform, TransformSpec, is_text, need
@@ -56,8 +62,18 @@ class DetectText(Transform[DetectRule]):
     def check(
         self, rule: DetectRule, column: str, dtype: pl.DataType, schema: pl.Schema
     ) -> list[str]:
-        """Free-text detection needs a text column."""
-        return need(is_text(dtype), column, f"detect needs a text column, not {dtype}")
+        """Free-text detection needs a text column; operators must name types that are found."""
+        problems = need(is_text(dtype), column, f"detect needs a text column, not {dtype}")
+        user = user_recognizers(rule) if rule.recognizers is not None else None
+        if user is not None:
+            known = builtin_entity_types() | {
+                entity for r in user.recognizers for entity in r.supported_entities
+            }
+            problems += [
+                f"column {column!r}: operators: {line}"
+                for line in unknown_entity_types(rule.operators, known)
+            ]
+        return problems
 
     def expression(self, rule: DetectRule, ctx: BuildContext) -> pl.Expr:
         """An elementwise batch function over the column."""
