@@ -30,6 +30,7 @@ from anonymizer.cli_common import (
     stderr,
     stdout,
 )
+from anonymizer.cli_signals import exit_cleanly_on_signals
 from anonymizer.crypto.decrypt import decrypt_file
 from anonymizer.crypto.keyset import (
     DEFAULT_PURPOSES,
@@ -131,6 +132,13 @@ def run_command(
             progress=bar,
             subjects=subjects,
             canaries=_commitments(canaries),
+        )
+    if result.stale_removed:
+        stderr.print(
+            f"warning: removed {result.stale_removed} temporary file(s) that an earlier, "
+            f"interrupted run left in {outdir}",
+            markup=False,
+            highlight=False,
         )
     if not quiet:
         print_run_summary(stdout, result)
@@ -468,4 +476,5 @@ def main(
 
 def entrypoint() -> None:
     """Console-script entry point."""
+    exit_cleanly_on_signals()
     app(prog_name="anonymizer")

@@ -2,6 +2,23 @@
 
 from __future__ import annotations
 
+import errno
+import re
+from pathlib import Path
+
+_WRITE_CAUSES = {
+    errno.ENOSPC: "no space left on the device; free space or choose another output directory",
+    errno.EDQUOT: "disk quota exceeded; free space or choose another output directory",
+    errno.EFBIG: "file too large for this file system; choose another output directory",
+    errno.EROFS: "read-only file system; choose a writable output directory",
+    errno.EACCES: "permission denied; choose a directory you can write to",
+    errno.EPERM: "permission denied; choose a directory you can write to",
+    errno.ENOTDIR: "a part of the path is a file, not a directory; choose a directory",
+    errno.EEXIST: "it is a file, not a directory; choose a directory for the output",
+    errno.EISDIR: "it is a directory; name a file",
+}
+_OS_ERROR = re.compile(r"os error (\d+)")
+
 
 class AnonymizerError(Exception):
     """Root of every error this package raises on purpose.
@@ -35,6 +52,19 @@ class InputError(AnonymizerError):
 
 class OutputError(AnonymizerError):
     """The output location cannot be written safely (exists, overlaps the input, …)."""
+
+    @classmethod
+    def of_write(cls, where: Path, exc: BaseException) -> OutputError | None:
+        """One line naming the output and the cause, when ``exc`` is a known write failure.
+
+        Works on an OSError and on the text Polars wraps one in ("… (os error 28)").
+        """
+        code = exc.errno if isinstance(exc, OSError) else None
+        if code is None and (found := _OS_ERROR.search(str(exc))):
+            code = int(found.group(1))
+        if code not in _WRITE_CAUSES:
+            return None
+        return cls(f"{where}: cannot write the output: {_WRITE_CAUSES[code]}")
 
 
 class KeyringError(AnonymizerError):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
+from anonymizer import pending
 from anonymizer.crypto.at_rest import (
     AtRestRecord,
     decryption_properties,
@@ -25,7 +26,8 @@ from anonymizer.crypto.envelope import KIND_TEXT, Envelope
 from anonymizer.crypto.field import FieldDecryptor
 from anonymizer.crypto.keyset import Keyset
 from anonymizer.crypto.subjects import SubjectKeyStore
-from anonymizer.errors import DecryptionError, InputError, PlanError
+from anonymizer.errors import DecryptionError, InputError, OutputError, PlanError
+from anonymizer.pending import TMP_MARKER
 from anonymizer.policy.models import EncryptRule, Policy
 from anonymizer.transforms import BuildContext, get_transform
 
@@ -246,9 +248,9 @@ def decrypt_file(
             f"{source}: decryption failed (wrong key, or the data was altered or moved); "
             "nothing was written"
         ) from None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".anonymizer-tmp-{secrets.token_hex(8)}-{target.name}")
+    tmp = pending.register(target.with_name(f"{TMP_MARKER}{secrets.token_hex(8)}-{target.name}"))
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         query.sink_parquet(
             tmp,
             engine="streaming",
@@ -256,11 +258,13 @@ def decrypt_file(
             encryption=properties_for(at_rest, policy, keyset) if at_rest is not None else None,
         )
         os.replace(tmp, target)
-    except (pl.exceptions.PolarsError, DecryptionError):
+    except (pl.exceptions.PolarsError, DecryptionError, OSError) as exc:
         if failures.columns:
             raise _failed(failures, str(source)) from None
+        if (written := OutputError.of_write(target, exc)) is not None:
+            raise written from None
         raise InputError(
             f"{source}: failed while decrypting; check that it is valid Parquet"
         ) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        pending.release(tmp)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import secrets
 from pathlib import Path
 from typing import Any, Literal
 
@@ -100,25 +98,14 @@ def statement_of(manifest: RunManifest) -> dict[str, Any]:
     }
 
 
-def write_manifest(manifest: RunManifest, directory: Path, signer: Key | None = None) -> Path:
-    """Write the manifest (signed when ``signer`` is given) atomically; return its path."""
-    target = directory / MANIFEST_NAME
-    tmp = directory / f".{MANIFEST_NAME}.tmp-{secrets.token_hex(4)}"
+def manifest_bytes(manifest: RunManifest, signer: Key | None = None) -> bytes:
+    """The manifest file's content: a signed DSSE envelope when ``signer`` is given."""
     document = (
         sign_envelope(statement_of(manifest), signer)
         if signer is not None
         else manifest.model_dump(mode="json")
     )
-    try:
-        with tmp.open("w", encoding="utf-8") as handle:
-            json.dump(document, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
+    return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
 def manifest_from_document(document: Any) -> RunManifest:

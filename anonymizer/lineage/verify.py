@@ -26,6 +26,7 @@ from anonymizer.lineage.manifest import (
     sha256_file,
 )
 from anonymizer.lineage.signing import verified_key_id
+from anonymizer.pending import TMP_MARKER
 
 
 class VerificationError(ManifestError):
@@ -162,6 +163,8 @@ def verify_manifest(root: Path, trust: TrustPolicy) -> VerifiedDataset:
     if present != set(digests):
         extra, missing = sorted(present - set(digests)), sorted(set(digests) - present)
         detail = f"unlisted: {', '.join(extra)}" if extra else f"missing: {', '.join(missing)}"
+        if extra and all(Path(name).name.startswith(TMP_MARKER) for name in extra):
+            detail += "; a temporary file of an interrupted run: the next run removes it"
         raise VerificationError(f"{root}: files differ from the manifest ({detail})")
     _check_requirements(manifest, trust.require)
     return VerifiedDataset(root, manifest, key_id, digests)

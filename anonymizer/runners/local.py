@@ -21,6 +21,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from anonymizer import pending
 from anonymizer._version import __version__
 from anonymizer.crypto.at_rest import AtRestRecord, properties_for, written_record
 from anonymizer.crypto.keyset import Keyset
@@ -28,14 +29,13 @@ from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.dp.budget import dp_record
 from anonymizer.errors import AnonymizerError, InputError, KeyringError, OutputError, PlanError
 from anonymizer.lineage.manifest import (
-    LEDGER_NAME,
     MANIFEST_NAME,
     FileRecord,
     PolicyRecord,
     RunManifest,
     ToolRecord,
+    manifest_bytes,
     sha256_file,
-    write_manifest,
 )
 from anonymizer.lineage.residual import residual_findings
 from anonymizer.lineage.signing import SIGN_PURPOSE
@@ -43,9 +43,8 @@ from anonymizer.policy.compile import Plan, compile_plan
 from anonymizer.policy.load import policy_digest
 from anonymizer.policy.models import Policy
 from anonymizer.privacy.stage import PrivacyStage, prepare_privacy
+from anonymizer.runners.commit import OutputLock
 from anonymizer.runners.inputs import InputFile, discover_inputs, read_schema
-
-TMP_MARKER = ".anonymizer-tmp-"
 
 
 class ProgressSink(Protocol):
@@ -66,6 +65,7 @@ class RunResult:
     manifest_path: Path
     rows: int
     seconds: float
+    stale_removed: int = 0
 
 
 @dataclass(frozen=True)
@@ -150,8 +150,8 @@ def _tapped(plan: Plan, frame: pl.LazyFrame, progress: ProgressSink | None) -> p
 
 def _stream(job: _Job, progress: ProgressSink | None) -> None:
     frame = pl.scan_parquet(job.item.source, hive_partitioning=False)
-    job.tmp.parent.mkdir(parents=True, exist_ok=True)
     try:
+        job.tmp.parent.mkdir(parents=True, exist_ok=True)
         _tapped(job.plan, frame, progress).sink_parquet(
             job.tmp,
             engine="streaming",
@@ -162,10 +162,12 @@ def _stream(job: _Job, progress: ProgressSink | None) -> None:
             os.fsync(handle.fileno())
     except AnonymizerError as exc:
         # Raised inside a transform; Polars appends its query plan: keep the one-line message.
-        job.tmp.unlink(missing_ok=True)
+        pending.release(job.tmp)
         raise exc.__class__(str(exc).splitlines()[0]) from None
     except (pl.exceptions.PolarsError, pa.ArrowException, OSError) as exc:
-        job.tmp.unlink(missing_ok=True)
+        pending.release(job.tmp)
+        if (written := OutputError.of_write(job.target, exc)) is not None:
+            raise written from None
         reason = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0][:200]
         raise InputError(
             f"{job.item.source}: failed while reading or transforming ({reason}); "
@@ -269,7 +271,7 @@ def _prepare(
     items: list[InputFile],
     outdir: Path,
     keys: tuple[Keyset | None, SubjectKeyStore | None],
-    run_id: str,
+    lock: OutputLock,
     privacy: PrivacyStage | None = None,
 ) -> list[_Job]:
     keyset, subjects = keys
@@ -285,7 +287,7 @@ def _prepare(
             privacy=privacy,
         )
         target = outdir / item.relative
-        tmp = target.with_name(f"{TMP_MARKER}{run_id}-{target.name}")
+        tmp = lock.temporary(target)
         if policy.at_rest is not None and keyset is None:
             raise KeyringError("the policy's at_rest section needs a keyset; pass --keyset PATH")
         record = written_record(policy, keyset, item.relative.as_posix()) if keyset else None
@@ -312,40 +314,57 @@ def run(
     output is renamed into place, so no output can hold a cell whose key was never saved.
     """
     started, clock = _now(), time.perf_counter()
-    run_id = secrets.token_hex(8)  # names temporary files only; the manifest's id is derived
     root, items = discover_inputs(input_spec)
     _check_output(input_spec, root, items, outdir, overwrite)
     privacy = _privacy_stage(policy, policy_source, items)
-    jobs = _prepare(policy, items, outdir, (keyset, subjects), run_id, privacy)
+    # The id names temporary files only; the manifest's id is derived.
+    with OutputLock(outdir, secrets.token_hex(8)) as lock:
+        jobs = _prepare(policy, items, outdir, (keyset, subjects), lock, privacy)
+        manifest = _write(jobs, policy, policy_source, (root, started), progress, privacy, canaries)
+        if subjects is not None and subjects.changed:
+            subjects.save()
+        signer = (
+            keyset.for_purpose(SIGN_PURPOSE) if keyset and SIGN_PURPOSE in keyset.purposes else None
+        )
+        renames = [(job.tmp, job.target) for job in jobs]
+        manifest_path = lock.commit(renames, manifest_bytes(manifest, signer))
+    return RunResult(
+        manifest=manifest,
+        manifest_path=manifest_path,
+        rows=sum(job.rows for job in jobs),
+        seconds=time.perf_counter() - clock,
+        stale_removed=lock.stale_removed,
+    )
+
+
+def _write(
+    jobs: list[_Job],
+    policy: Policy,
+    policy_source: str,
+    where: tuple[Path, str],
+    progress: ProgressSink | None,
+    privacy: PrivacyStage | None,
+    canaries: list[dict[str, object]] | None = None,
+) -> RunManifest:
+    """Stream every file to its temporary name and describe the result; nothing is renamed."""
+    root, started = where
     budget = _dp_budget(policy, jobs, privacy)
     inputs = [_record(job.item.source, job.item.relative) for job in jobs]
     if progress is not None:
         progress.start(sum(job.rows for job in jobs))
-    try:
-        for job in jobs:
-            _stream(job, progress)
-        outputs = [_record(job.tmp, job.item.relative) for job in jobs]
-        at_rest = set(policy.at_rest.columns) if policy.at_rest is not None else set()
-        residual = [
-            finding
-            for job in jobs
-            for finding in residual_findings(
-                str(job.tmp), job.item.relative.as_posix(), job.plan.describe(), skip=at_rest
-            )
-        ]
-        _check_rows(jobs, outputs, privacy)
-        if subjects is not None and subjects.changed:
-            subjects.save()
-        # A stale manifest must never describe the new files, even if we die mid-rename.
-        (outdir / MANIFEST_NAME).unlink(missing_ok=True)
-        # Receipts of the old release point at the old manifest; the new data starts a new one.
-        (outdir / LEDGER_NAME).unlink(missing_ok=True)
-        for job in jobs:
-            os.replace(job.tmp, job.target)
-    finally:
-        for job in jobs:
-            job.tmp.unlink(missing_ok=True)
-    manifest = RunManifest(
+    for job in jobs:
+        _stream(job, progress)
+    outputs = [_record(job.tmp, job.item.relative) for job in jobs]
+    at_rest = set(policy.at_rest.columns) if policy.at_rest is not None else set()
+    residual = [
+        finding
+        for job in jobs
+        for finding in residual_findings(
+            str(job.tmp), job.item.relative.as_posix(), job.plan.describe(), skip=at_rest
+        )
+    ]
+    _check_rows(jobs, outputs, privacy)
+    return RunManifest(
         run_id=_run_id(policy, inputs, started),
         started_at=started,
         finished_at=_now(),
@@ -370,14 +389,4 @@ def run(
         input_root=root.as_posix(),
         inputs=inputs,
         outputs=outputs,
-    )
-    signer = (
-        keyset.for_purpose(SIGN_PURPOSE) if keyset and SIGN_PURPOSE in keyset.purposes else None
-    )
-    manifest_path = write_manifest(manifest, outdir, signer)
-    return RunResult(
-        manifest=manifest,
-        manifest_path=manifest_path,
-        rows=sum(job.rows for job in jobs),
-        seconds=time.perf_counter() - clock,
     )
