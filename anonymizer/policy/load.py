@@ -174,7 +174,7 @@ def load_policy(path: Path) -> Policy:
         raise PolicyError(
             f"{path}: cannot read policy ({exc.__class__.__name__}); save it as UTF-8 text"
         ) from None
-    return parse_policy(text, str(path))
+    return parse_policy(text, str(path)).read_from(path)
 
 
 def policy_digest(policy: Policy) -> str:

@@ -8,9 +8,10 @@ safest data of all.
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 SurrogateKind = Literal[
     "name",
@@ -372,6 +373,18 @@ class Policy(BaseModel):
     at_rest: AtRest | None = None
     privacy: PrivacySection | None = None
     dp: DPSection | None = None
+    _files_dir: Path | None = PrivateAttr(default=None)
+
+    @property
+    def files_dir(self) -> Path:
+        """Where relative file paths in the policy (hierarchies) are read from: the policy
+        file's directory when it was loaded from a file, else the working directory."""
+        return self._files_dir if self._files_dir is not None else Path.cwd()
+
+    def read_from(self, path: Path) -> Policy:
+        """This policy, noting that it was read from the file at ``path``."""
+        self._files_dir = path.parent
+        return self
 
     @model_validator(mode="after")
     def _qis_are_kept(self) -> Policy:
