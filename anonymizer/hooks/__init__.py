@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from polars.io.plugins import register_io_source
 
+from anonymizer.lineage.verified_io import verified_parquet
 from anonymizer.lineage.verify import (
     TrustPolicy,
     VerificationError,
@@ -42,11 +44,37 @@ def iter_frames(path: Path | str, *, trust: TrustLike) -> Iterator[tuple[str, pl
 
 
 def open_dataset(path: Path | str, *, trust: TrustLike) -> pl.LazyFrame:
-    """The whole verified dataset as a LazyFrame (every file checked before it is returned)."""
-    frames = [frame for _, frame in iter_frames(path, trust=trust)]
-    if not frames:
+    """The verified dataset as a LazyFrame that streams: each batch is parsed from bytes that
+    were checked against the signed manifest as they were read (block by block), so memory stays
+    flat in the size of the files and a changed byte raises VerificationError when reached.
+
+    The manifest's signature, file list and requirements are checked now; projections and
+    filters are pushed into the reader, so ``select`` reads only those columns' pages.
+    """
+    dataset = verify_manifest(Path(path), _trust(trust))
+    names = list(dataset.digests)
+    if not names:
         raise VerificationError(f"{path}: the signed manifest lists no data files")
-    return pl.concat(frames, how="vertical").lazy()
+    schema = pl.DataFrame(verified_parquet(dataset, names[0]).schema_arrow.empty_table()).schema
+
+    def batches(
+        columns: list[str] | None, predicate: pl.Expr | None, n_rows: int | None, size: int | None
+    ) -> Iterator[pl.DataFrame]:
+        remaining = n_rows
+        for name in names:
+            reader = verified_parquet(dataset, name)
+            for batch in reader.iter_batches(batch_size=size or 65_536, columns=columns):
+                frame = pl.DataFrame(batch)
+                if predicate is not None:
+                    frame = frame.filter(predicate)
+                if remaining is not None:
+                    frame = frame.head(remaining)
+                    remaining -= frame.height
+                yield frame
+                if remaining == 0:
+                    return
+
+    return register_io_source(batches, schema=schema, explain_name="verified anonymizer release")
 
 
 class require_safe_data(contextlib.ContextDecorator):
@@ -69,21 +97,15 @@ class require_safe_data(contextlib.ContextDecorator):
 def torch_dataset(path: Path | str, *, trust: TrustLike, batch_size: int = 1024) -> Any:
     """A PyTorch ``IterableDataset`` of verified record batches (dicts of column lists).
 
-    Files are verified one at a time as they are read; when one has been tampered with the
-    iterator raises VerificationError at that file and yields none of its rows. Needs torch
-    (the ``dp`` extra); it is imported only here.
+    In a ``DataLoader`` with workers, the row groups of the files are shared out by
+    ``get_worker_info()``: every row is yielded exactly once for any ``num_workers``, under the
+    ``fork`` and ``spawn`` start methods (the dataset pickles). Bytes are verified as they are
+    read; a changed block raises VerificationError there and none of its rows is yielded. Needs
+    torch (the ``dp`` extra); it is imported only here.
     """
-    from torch.utils.data import IterableDataset  # noqa: PLC0415 (optional dependency)
+    from anonymizer.hooks.pytorch import VerifiedParquetDataset  # noqa: PLC0415 (needs torch)
 
-    policy = _trust(trust)
-
-    class VerifiedParquet(IterableDataset):  # type: ignore[misc]
-        def __iter__(self) -> Iterator[dict[str, list[Any]]]:
-            for _, frame in iter_frames(path, trust=policy):
-                for batch in frame.iter_slices(batch_size):
-                    yield batch.to_dict(as_series=False)
-
-    return VerifiedParquet()
+    return VerifiedParquetDataset(str(path), _trust(trust), batch_size)
 
 
 def hf_dataset(path: Path | str, *, trust: TrustLike) -> Any:

@@ -26,6 +26,7 @@ from anonymizer.lineage.signing import (
 MANIFEST_NAME = "anonymizer-manifest.json"
 LEDGER_NAME = "anonymizer-dp-ledger.json"  # DP receipts beside the data (anonymizer.dp.ledger)
 _CHUNK = 1 << 20
+BLOCK_SIZE = 4 << 20  # outputs are verified by readers in blocks of this size
 
 
 class _Record(BaseModel):
@@ -33,12 +34,18 @@ class _Record(BaseModel):
 
 
 class FileRecord(_Record):
-    """One file: its path (relative to its root), SHA-256, size and row count."""
+    """One file: its path (relative to its root), SHA-256, size and row count.
+
+    Outputs also carry the SHA-256 of each ``block_size`` block, so a reader can verify the
+    bytes it reads block by block (memory flat in the file's size) instead of whole files.
+    """
 
     path: str
     sha256: str
     bytes: int
     rows: int
+    block_size: int | None = None
+    blocks: tuple[str, ...] | None = None
 
 
 class PolicyRecord(_Record):
@@ -86,6 +93,16 @@ def sha256_file(path: Path) -> str:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def block_digests(path: Path, block_size: int = BLOCK_SIZE) -> tuple[str, tuple[str, ...]]:
+    """The file's SHA-256 and the SHA-256 of each ``block_size`` block, in one read."""
+    whole, blocks = hashlib.sha256(), []
+    with path.open("rb") as handle:
+        while block := handle.read(block_size):
+            whole.update(block)
+            blocks.append(hashlib.sha256(block).hexdigest())
+    return whole.hexdigest(), tuple(blocks)
 
 
 def statement_of(manifest: RunManifest) -> dict[str, Any]:

@@ -29,11 +29,13 @@ from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.dp.budget import dp_record
 from anonymizer.errors import AnonymizerError, InputError, KeyringError, OutputError, PlanError
 from anonymizer.lineage.manifest import (
+    BLOCK_SIZE,
     MANIFEST_NAME,
     FileRecord,
     PolicyRecord,
     RunManifest,
     ToolRecord,
+    block_digests,
     manifest_bytes,
     sha256_file,
 )
@@ -184,12 +186,15 @@ def _file_metadata(plan: Plan, at_rest: AtRestRecord | None) -> dict[str, str] |
     return metadata or None
 
 
-def _record(path: Path, shown_as: Path) -> FileRecord:
+def _record(path: Path, shown_as: Path, *, blocks: bool = False) -> FileRecord:
+    sha256, digests = block_digests(path) if blocks else (sha256_file(path), None)
     return FileRecord(
         path=shown_as.as_posix(),
-        sha256=sha256_file(path),
+        sha256=sha256,
         bytes=path.stat().st_size,
         rows=pq.read_metadata(path).num_rows,
+        block_size=BLOCK_SIZE if blocks else None,
+        blocks=digests,
     )
 
 
@@ -354,7 +359,7 @@ def _write(
         progress.start(sum(job.rows for job in jobs))
     for job in jobs:
         _stream(job, progress)
-    outputs = [_record(job.tmp, job.item.relative) for job in jobs]
+    outputs = [_record(job.tmp, job.item.relative, blocks=True) for job in jobs]
     at_rest = set(policy.at_rest.columns) if policy.at_rest is not None else set()
     residual = [
         finding

@@ -46,7 +46,7 @@ def refused_everywhere(out: Path, trust: Path, reason: str) -> None:
     assert reason in result.stderr and len(result.stderr.strip().splitlines()) == 1
     policy = load_trust(trust)
     with pytest.raises(VerificationError, match=reason):
-        open_dataset(out, trust=policy)
+        open_dataset(out, trust=policy).collect()  # checked as the bytes are read
     with pytest.raises(VerificationError, match=reason), require_safe_data(out, trust=policy):
         pytest.fail("entered the guarded block")
 
