@@ -10,8 +10,6 @@ import contextlib
 import dataclasses
 import io
 import json
-import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -25,26 +23,30 @@ from anonymizer.cli_audit import audit_app, canaries_app
 from anonymizer.cli_common import (
     KeysetOption,
     SubjectKeysOption,
+    ask_passphrase,
     fail,
     guarded,
+    optional_keyset,
+    required_keyset,
     stderr,
     stdout,
+    subject_store,
 )
 from anonymizer.cli_signals import exit_cleanly_on_signals
+from anonymizer.cli_subjects import forget_command, subjects_app
 from anonymizer.crypto.decrypt import decrypt_file
 from anonymizer.crypto.keyset import (
     DEFAULT_PURPOSES,
     Keyset,
     generate_keyset,
     load_keyset,
-    resolve_keyset_path,
     write_keyset,
 )
-from anonymizer.crypto.protect import PASSPHRASE_ENV_VAR, new_kek, protector_from_spec
-from anonymizer.crypto.subjects import SubjectKeyStore
+from anonymizer.crypto.protect import new_kek, protector_from_spec
 from anonymizer.detect.classify import classify_file
 from anonymizer.detect.suggest import suggest_policy
 from anonymizer.errors import AnonymizerError, InputError, KeyringError, PlanError, PolicyError
+from anonymizer.lineage.erasures import erasures
 from anonymizer.lineage.openlineage import run_event
 from anonymizer.lineage.residual import residual_findings
 from anonymizer.lineage.signing import SIGN_PURPOSE, public_key_of
@@ -81,11 +83,8 @@ lineage_app = typer.Typer(help="Export run lineage to other tools.", no_args_is_
 app.add_typer(lineage_app, name="lineage")
 app.add_typer(canaries_app, name="canaries")
 app.add_typer(audit_app, name="audit")
-
-
-def _keyset(path: Path | None) -> Keyset | None:
-    resolved = resolve_keyset_path(path)
-    return load_keyset(resolved, passphrase=_ask_passphrase) if resolved is not None else None
+app.add_typer(subjects_app, name="subjects")
+keys_app.command("forget")(guarded(forget_command))
 
 
 def _commitments(path: Path | None) -> list[dict[str, object]] | None:
@@ -118,8 +117,8 @@ def run_command(
 ) -> None:
     """Apply POLICY to INPUT and write safe Parquet plus a manifest to OUTDIR."""
     rules = load_policy(policy)
-    keys = _keyset(keyset)
-    subjects = _subject_store(subject_keys, keys)
+    keys = optional_keyset(keyset)
+    subjects = subject_store(subject_keys, keys)
     bar = RichProgress(stderr) if stderr.is_terminal and not quiet else None
     with bar or contextlib.nullcontext():
         result = local.run(
@@ -179,7 +178,7 @@ def plan_command(
     rules = load_policy(policy)
     _, items = discover_inputs(data)
     schema, _rows = read_schema(items[0])
-    plan = compile_plan(rules, schema, _keyset(keyset), data_name=str(items[0].source))
+    plan = compile_plan(rules, schema, optional_keyset(keyset), data_name=str(items[0].source))
     stdout.print(plan_table(plan.describe(), f"plan for {items[0].source}"))
 
 
@@ -248,35 +247,12 @@ def decrypt_command(
 ) -> None:
     """Decrypt COLUMNS of INPUT into OUTPUT (needs the keyset holding their keys)."""
     wanted = _crypt_columns(columns)
-    keys = _required_keyset(keyset)
-    subjects = _subject_store(subject_keys, keys)
-    decrypt_file(load_policy(policy), keys, wanted, input_path, output, subjects=subjects)
-    stdout.print(f"decrypted {', '.join(wanted)} into {output}")
-
-
-@keys_app.command("forget")
-@guarded
-def keys_forget_command(
-    subject: Annotated[str, typer.Argument(help="The subject's value (e.g. a customer id).")],
-    subject_keys: SubjectKeysOption = None,
-    keyset: KeysetOption = None,
-) -> None:
-    """Crypto-shred SUBJECT: delete its key, so its encrypted cells can never be decrypted."""
-    store = _subject_store(subject_keys, _required_keyset(keyset))
-    if store is None:
-        raise KeyringError("keys forget needs --subject-keys PATH (or ANONYMIZER_SUBJECT_KEYS)")
-    if not store.forget(subject):
-        raise KeyringError(f"{store.path}: no key for that subject (nothing was encrypted for it)")
-    store.save()
-    stdout.print(f"{store.path}: subject key deleted; its cells can no longer be decrypted")
-
-
-def _subject_store(path: Path | None, keyset: Keyset | None) -> SubjectKeyStore | None:
-    if path is None:
-        return None
-    if keyset is None:
-        raise KeyringError("--subject-keys needs a keyset; pass --keyset PATH")
-    return SubjectKeyStore(path, keyset)
+    keys = required_keyset(keyset)
+    subjects = subject_store(subject_keys, keys)
+    erased = decrypt_file(load_policy(policy), keys, wanted, input_path, output, subjects=subjects)
+    stdout.print(
+        f"decrypted {', '.join(wanted)} into {output}{_erased_note(erased)}", soft_wrap=True
+    )
 
 
 @keys_app.command("reencrypt")
@@ -287,12 +263,25 @@ def keys_reencrypt_command(
     policy: Annotated[Path, typer.Option("--policy", "-p", help="The policy that encrypted it.")],
     columns: Annotated[str, typer.Option("--columns", help="Comma-separated columns.")],
     keyset: KeysetOption = None,
+    subject_keys: SubjectKeysOption = None,
 ) -> None:
     """Re-encrypt COLUMNS of INPUT under the keyset's current primary keys (after a rotation)."""
     wanted = _crypt_columns(columns)
-    rules, keys = load_policy(policy), _required_keyset(keyset)
-    decrypt_file(rules, keys, wanted, input_path, output, reencrypt=True)
-    stdout.print(f"re-encrypted {', '.join(wanted)} into {output}")
+    rules, keys = load_policy(policy), required_keyset(keyset)
+    subjects = subject_store(subject_keys, keys)
+    erased = decrypt_file(
+        rules, keys, wanted, input_path, output, reencrypt=True, subjects=subjects
+    )
+    stdout.print(
+        f"re-encrypted {', '.join(wanted)} into {output}{_erased_note(erased)}", soft_wrap=True
+    )
+
+
+def _erased_note(erased: dict[str, int]) -> str:
+    if not erased:
+        return ""
+    counts = ", ".join(f"{column}: {n:,}" for column, n in erased.items())
+    return f"; cells of erased subjects are null ({counts})"
 
 
 def _crypt_columns(columns: str) -> list[str]:
@@ -300,15 +289,6 @@ def _crypt_columns(columns: str) -> list[str]:
     if not wanted:
         raise KeyringError("--columns is empty; name the encrypted columns, comma-separated")
     return wanted
-
-
-def _required_keyset(path: Path | None) -> Keyset:
-    keys = _keyset(path)
-    if keys is None:
-        raise KeyringError(
-            "this command needs a keyset; pass --keyset PATH or set ANONYMIZER_KEYSET"
-        )
-    return keys
 
 
 @keys_app.command("init")
@@ -329,7 +309,7 @@ def keys_init_command(
     ] = "none",
 ) -> None:
     """Write a new keyset with one random 256-bit key per purpose."""
-    protector = protector_from_spec(protect, _ask_passphrase)
+    protector = protector_from_spec(protect, ask_passphrase)
     keyset = generate_keyset(tuple(purpose) if purpose else DEFAULT_PURPOSES)
     write_keyset(keyset.protected_by(protector), path)
     ids = ", ".join(k.key_id for k in keyset.keys)
@@ -343,16 +323,6 @@ def keys_init_command(
 def keys_new_kek_command() -> None:
     """Print a fresh random key-encryption key (for ANONYMIZER_KEK or a KMS key file)."""
     print(new_kek())
-
-
-def _ask_passphrase() -> str:
-    from_env = os.environ.get(PASSPHRASE_ENV_VAR)
-    if from_env:
-        return from_env
-    if not sys.stdin.isatty():
-        raise KeyringError(f"no passphrase: set {PASSPHRASE_ENV_VAR} or run in a terminal")
-    answer: str = typer.prompt("keyset passphrase", hide_input=True)
-    return answer
 
 
 @keys_app.command("add")
@@ -379,7 +349,7 @@ def keys_rotate_command(
 
 def _rewrite_keyset(path: Path, change: Callable[[Keyset], Keyset]) -> Keyset:
     """Load, change and atomically rewrite a keyset, keeping its protection."""
-    updated = change(load_keyset(path, passphrase=_ask_passphrase))
+    updated = change(load_keyset(path, passphrase=ask_passphrase))
     write_keyset(updated, path, overwrite=True)
     return updated
 
@@ -406,6 +376,14 @@ def verify_command(
         f"v{manifest.policy.version} ({manifest.policy.digest[:19]}…), signed by {dataset.key_id}, "
         f"finished {manifest.finished_at}"
     )
+    trusted = {k.keyid: k.public_key for k in policy.keys}
+    for entry in erasures(data_dir, trusted):
+        cells = sum(int(n) for n in entry.get("cells", {}).values())
+        stdout.print(
+            f"erased: subject {entry['subject_key_id']} at {entry['erased_at']} "
+            f"({cells:,} cell(s) shredded, signed)",
+            soft_wrap=True,
+        )
     if rescan:
         _print_rescan(dataset)
 
@@ -446,7 +424,7 @@ def lineage_openlineage_command(
 @guarded
 def keys_export_public_command(keyset: KeysetOption = None) -> None:
     """Print a trust file listing this keyset's public signing key(s), for verifiers."""
-    keys = _required_keyset(keyset)
+    keys = required_keyset(keyset)
     entries = [
         {"keyid": k.key_id, "public_key": public_key_of(k)}
         for k in keys.keys

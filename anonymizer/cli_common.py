@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,10 @@ from typing import Annotated, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
-from anonymizer.errors import AnonymizerError, PolicyError
+from anonymizer.crypto.keyset import Keyset, load_keyset, resolve_keyset_path
+from anonymizer.crypto.protect import PASSPHRASE_ENV_VAR
+from anonymizer.crypto.subjects import SubjectKeyStore
+from anonymizer.errors import AnonymizerError, KeyringError, PolicyError
 
 stdout = Console(width=None if sys.stdout.isatty() else 120)
 stderr = Console(stderr=True)
@@ -56,3 +60,39 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
             raise fail(["interrupted; no output was written"], 130) from None
 
     return wrapper
+
+
+def ask_passphrase() -> str:
+    """The keyset passphrase from the environment, else asked for on a terminal."""
+    from_env = os.environ.get(PASSPHRASE_ENV_VAR)
+    if from_env:
+        return from_env
+    if not sys.stdin.isatty():
+        raise KeyringError(f"no passphrase: set {PASSPHRASE_ENV_VAR} or run in a terminal")
+    answer: str = typer.prompt("keyset passphrase", hide_input=True)
+    return answer
+
+
+def optional_keyset(path: Path | None) -> Keyset | None:
+    """The keyset from ``--keyset`` or ANONYMIZER_KEYSET, if either names one."""
+    resolved = resolve_keyset_path(path)
+    return load_keyset(resolved, passphrase=ask_passphrase) if resolved is not None else None
+
+
+def required_keyset(path: Path | None) -> Keyset:
+    """The keyset a command cannot run without."""
+    keys = optional_keyset(path)
+    if keys is None:
+        raise KeyringError(
+            "this command needs a keyset; pass --keyset PATH or set ANONYMIZER_KEYSET"
+        )
+    return keys
+
+
+def subject_store(path: Path | None, keyset: Keyset | None) -> SubjectKeyStore | None:
+    """The subject key store named by ``--subject-keys`` (None when not given)."""
+    if path is None:
+        return None
+    if keyset is None:
+        raise KeyringError("--subject-keys needs a keyset; pass --keyset PATH")
+    return SubjectKeyStore(path, keyset)

@@ -34,9 +34,15 @@ from anonymizer.transforms import BuildContext, get_transform
 
 @dataclass
 class _Failures:
-    """Which column's cell failed, noted before the error crosses Polars (which rewraps it)."""
+    """Which column's cell failed, noted before the error crosses Polars (which rewraps it),
+    and each column's decryptor (which counts the cells of erased subjects)."""
 
     columns: list[str] = field(default_factory=list)
+    decryptors: dict[str, FieldDecryptor] = field(default_factory=dict)
+
+    def erased(self) -> dict[str, int]:
+        """Cells per column that opened to null because their subject was erased."""
+        return {c: d.erased for c, d in self.decryptors.items() if d.erased}
 
 
 def _cell_bytes(value: bytes | str, rule: EncryptRule) -> bytes:
@@ -83,10 +89,10 @@ def _expression(
     dtype: pl.DataType,
     failures: _Failures,
 ) -> pl.Expr:
-    def open_cell(value: bytes | str, row_key: object) -> str | bytes:
+    def open_cell(value: bytes | str, row_key: object) -> str | bytes | None:
         key = None if row_key is None else str(row_key).encode("utf-8")
         plaintext = decryptor.decrypt(_cell_bytes(value, rule), key)
-        if isinstance(plaintext, str) != (dtype == pl.String):
+        if plaintext is not None and isinstance(plaintext, str) != (dtype == pl.String):
             raise DecryptionError()
         return plaintext
 
@@ -138,6 +144,7 @@ def _decrypting(
         decryptor = FieldDecryptor(
             keyset, dataset=policy.dataset_id, column=column, subjects=subjects
         )
+        failures.decryptors[column] = decryptor
         dtype = _plaintext_dtype(frame, column, rule)
         expressions.append(_expression(column, rule, decryptor, dtype, failures))
     return frame.with_columns(expressions), failures, rules
@@ -227,11 +234,12 @@ def decrypt_file(
     *,
     reencrypt: bool = False,
     subjects: SubjectKeyStore | None = None,
-) -> None:
+) -> dict[str, int]:
     """Stream ``source`` to ``target`` with ``columns`` decrypted, atomically.
 
     With ``reencrypt`` the columns are encrypted again under the keyset's primary keys (after a
-    rotation), so old keys can be retired once every file has been rewritten.
+    rotation), so old keys can be retired once every file has been rewritten. Cells of erased
+    subjects (``keys forget``) come out null; the count per column is returned.
     """
     if target.resolve() == source.resolve():
         raise InputError(f"{target}: would overwrite the input; choose another output file")
@@ -268,3 +276,4 @@ def decrypt_file(
         ) from None
     finally:
         pending.release(tmp)
+    return failures.erased()

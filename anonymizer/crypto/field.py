@@ -48,6 +48,9 @@ class SubjectKeys(Protocol):
     def material(self, key_id: str) -> bytes | None:
         """The subject key with this id, or None if it does not exist (or was forgotten)."""
 
+    def is_erased(self, key_id: str) -> bool:
+        """Whether the subject key with this id was forgotten (its cells decrypt to null)."""
+
 
 KINDS = (KIND_TEXT, KIND_BYTES)
 _DETERMINISTIC_SALT = bytes(SALT_BYTES)
@@ -148,7 +151,11 @@ class FieldEncryptor:
 
 
 class FieldDecryptor:
-    """Decrypts the cells of one column with whichever keyset key each cell names."""
+    """Decrypts the cells of one column with whichever keyset key each cell names.
+
+    A cell sealed under an erased subject's key (``keys forget``) opens to None and is counted
+    in ``erased``; any other missing key or failed check is an opaque DecryptionError.
+    """
 
     def __init__(
         self,
@@ -163,17 +170,21 @@ class FieldDecryptor:
         self._dataset, self._column = dataset, column
         self._ciphers: dict[tuple[str, int, bytes], Gcm | Siv] = {}
         self._aads: dict[bytes, bytes] = {}
-        self._openers: dict[bytes, tuple[Callable[[bytes], bytes], int]] = {}
+        self._openers: dict[bytes, tuple[Callable[[bytes], bytes | None], int]] = {}
+        self.erased = 0
 
     def __repr__(self) -> str:
         return f"FieldDecryptor(column={self._column!r}, keys={sorted(self._keys)})"
 
-    def _cipher(self, envelope: Envelope) -> Gcm | Siv:
+    def _cipher(self, envelope: Envelope) -> Gcm | Siv | None:
+        """The cipher for the cell's key; None when that key belonged to an erased subject."""
         slot = (envelope.key_id, envelope.mode, envelope.salt)
         if slot not in self._ciphers:
             material = self._keys.get(envelope.key_id)
             if material is None and self._subjects is not None:
                 material = self._subjects.material(envelope.key_id)
+                if material is None and self._subjects.is_erased(envelope.key_id):
+                    return None
             if material is None:
                 raise DecryptionError()
             subkey = derive_subkey(
@@ -202,7 +213,10 @@ class FieldDecryptor:
             if (kind == KIND_TEXT) != text:
                 raise DecryptionError()
             plaintext = open_cell(cell)
-            if text:
+            if plaintext is None:
+                self.erased += 1
+                append(None)
+            elif text:
                 try:
                     append(plaintext.decode("utf-8"))
                 except UnicodeDecodeError:
@@ -211,13 +225,18 @@ class FieldDecryptor:
                 append(plaintext)
         return opened
 
-    def _opener(self, cell: bytes) -> tuple[Callable[[bytes], bytes], int]:
+    def _opener(self, cell: bytes) -> tuple[Callable[[bytes], bytes | None], int]:
         """Parse one header fully; cache how to open every cell that shares it, and its kind."""
         envelope = Envelope.parse(cell)
         cipher, prefix = self._cipher(envelope), envelope.prefix()
         aad = associated_data(prefix, self._dataset, self._column, None)
         head = len(prefix)
-        if isinstance(cipher, Siv):
+        open_cell: Callable[[bytes], bytes | None]
+        if cipher is None:
+
+            def open_cell(data: bytes) -> bytes | None:
+                return None
+        elif isinstance(cipher, Siv):
             siv = cipher
 
             def open_cell(data: bytes) -> bytes:
@@ -231,10 +250,14 @@ class FieldDecryptor:
         self._openers[prefix] = (open_cell, envelope.kind)
         return self._openers[prefix]
 
-    def decrypt(self, cell: bytes, row_key: bytes | None = None) -> str | bytes:
-        """The plaintext of one cell; DecryptionError (opaque) for any wrong key or change."""
+    def decrypt(self, cell: bytes, row_key: bytes | None = None) -> str | bytes | None:
+        """The plaintext of one cell (None for an erased subject's); DecryptionError (opaque)
+        for any wrong key or change."""
         envelope = Envelope.parse(cell)
         cipher = self._cipher(envelope)
+        if cipher is None:
+            self.erased += 1
+            return None
         prefix = envelope.prefix()
         if row_key is not None:
             aad = associated_data(prefix, self._dataset, self._column, row_key)

@@ -17,6 +17,7 @@ import itertools
 import json
 import os
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ class SubjectKeyStore:
         self._root_id = root.key_id
         self._token_key = derive_key(root.material, salt=b"", info=b"subject-token", length=32)
         self._wrap = Gcm(derive_key(root.material, salt=b"", info=b"subject-wrap", length=32))
+        self._erased: dict[str, str] = {}
         self._wrapped: dict[str, bytes] = self._load()
         self._keys: dict[str, bytes] = {}
         self.changed = False
@@ -62,6 +64,7 @@ class SubjectKeyStore:
             if doc.get("format") != STORE_FORMAT:
                 raise ValueError
             entries = {t: base64.b64decode(w, validate=True) for t, w in doc["entries"].items()}
+            self._erased = {str(t): str(when) for t, when in doc.get("erased", {}).items()}
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             raise KeyringError(
                 f"{self.path}: not a subject key store; point --subject-keys at one made by a run"
@@ -114,12 +117,26 @@ class SubjectKeyStore:
         return key_id, key
 
     def forget(self, subject: str) -> bool:
-        """Delete a subject's key (True if there was one); call ``save`` to make it final."""
+        """Delete a subject's key (True if there was one); call ``save`` to make it final.
+
+        The store keeps a tombstone (the subject's keyed token and when it was erased, no key),
+        so decryption can tell an erased subject's cells from cells of an unknown key.
+        """
         token = self.token(subject)
         self._keys.pop(token, None)
         found = self._wrapped.pop(token, None) is not None
+        if found:
+            self._erased[token] = datetime.now(UTC).isoformat(timespec="seconds")
         self.changed = self.changed or found
         return found
+
+    def erased_at(self, subject: str) -> str | None:
+        """When the subject's key was forgotten (ISO 8601, UTC), or None."""
+        return self._erased.get(self.token(subject))
+
+    def is_erased(self, key_id: str) -> bool:
+        """Whether the subject key with this id was forgotten."""
+        return key_id.startswith(KEY_ID_PREFIX) and key_id[len(KEY_ID_PREFIX) :] in self._erased
 
     def save(self) -> None:
         """Write the store atomically with mode 0600."""
@@ -128,6 +145,7 @@ class SubjectKeyStore:
             "version": 1,
             "key_id": self._root_id,
             "entries": {t: base64.b64encode(w).decode("ascii") for t, w in self._wrapped.items()},
+            "erased": dict(sorted(self._erased.items())),
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.tmp-{secrets.token_hex(4)}")

@@ -25,6 +25,7 @@ from anonymizer.lineage.signing import (
 
 MANIFEST_NAME = "anonymizer-manifest.json"
 LEDGER_NAME = "anonymizer-dp-ledger.json"  # DP receipts beside the data (anonymizer.dp.ledger)
+ERASURES_NAME = "anonymizer-erasures.json"  # signed erasure log (anonymizer.lineage.erasures)
 _CHUNK = 1 << 20
 BLOCK_SIZE = 4 << 20  # outputs are verified by readers in blocks of this size
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from anonymizer.errors import AnonymizerError, ManifestError
 from anonymizer.lineage.manifest import (
+    ERASURES_NAME,
     LEDGER_NAME,
     MANIFEST_NAME,
     RunManifest,
@@ -94,7 +95,7 @@ class VerifiedDataset:
 
 # Files beside the data that the manifest does not list: itself, and the DP ledger (whose
 # receipts are signed on their own and checked by anonymizer.dp).
-NOT_DATA = {MANIFEST_NAME, LEDGER_NAME}
+NOT_DATA = {MANIFEST_NAME, LEDGER_NAME, ERASURES_NAME}
 
 
 def _listed_files(root: Path) -> set[str]:

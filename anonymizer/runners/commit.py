@@ -17,7 +17,7 @@ from types import TracebackType
 
 from anonymizer import pending
 from anonymizer.errors import OutputError
-from anonymizer.lineage.manifest import LEDGER_NAME, MANIFEST_NAME
+from anonymizer.lineage.manifest import ERASURES_NAME, LEDGER_NAME, MANIFEST_NAME
 from anonymizer.pending import TMP_MARKER
 
 
@@ -100,9 +100,10 @@ class OutputLock:
             raise (OutputError.of_write(target, exc) or _unknown(target, exc)) from None
         with pending.committing():
             # A stale manifest must never describe the new files, even if we die mid-rename;
-            # receipts of the old release point at the old manifest.
+            # receipts and erasure records of the old release point at the old manifest.
             target.unlink(missing_ok=True)
             (self.outdir / LEDGER_NAME).unlink(missing_ok=True)
+            (self.outdir / ERASURES_NAME).unlink(missing_ok=True)
             for source, destination in [*renames, (tmp, target)]:
                 os.replace(source, destination)
                 pending.release(source)

@@ -1,0 +1,124 @@
+"""``anonymizer subjects find`` and ``anonymizer keys forget``: erasure of one data subject.
+
+``find`` lists the cells of a release sealed under a subject's own key; ``forget`` deletes that
+key (crypto-shredding: those cells can never be decrypted again, decrypt yields null for them)
+and, with ``--record OUTDIR``, appends a signed entry to the release's erasure log, so
+``verify`` reports which subjects were erased and when.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from anonymizer.cli_common import (
+    KeysetOption,
+    SubjectKeysOption,
+    guarded,
+    required_keyset,
+    stdout,
+    subject_store,
+)
+from anonymizer.crypto.subjects import SubjectKeyStore
+from anonymizer.errors import KeyringError, ManifestError, PlanError
+from anonymizer.lineage.erasures import record_erasure, subject_cells
+from anonymizer.lineage.manifest import MANIFEST_NAME
+from anonymizer.lineage.signing import SIGN_PURPOSE
+from anonymizer.policy.load import load_policy
+from anonymizer.policy.models import EncryptRule, Policy
+from anonymizer.runners.inputs import discover_inputs
+
+subjects_app = typer.Typer(help="Find and erase one data subject's cells.", no_args_is_help=True)
+
+PolicyOption = Annotated[
+    Path, typer.Option("--policy", "-p", help="The policy that encrypted the data.")
+]
+
+
+def _store(path: Path | None, keyset: Path | None, command: str) -> SubjectKeyStore:
+    store = subject_store(path, required_keyset(keyset))
+    if store is None:
+        raise KeyringError(f"{command} needs --subject-keys PATH (or ANONYMIZER_SUBJECT_KEYS)")
+    return store
+
+
+def _subject_columns(policy: Policy) -> dict[str, str]:
+    columns: dict[str, str] = {
+        c: r.output for c, r in policy.columns.items() if isinstance(r, EncryptRule) and r.subject
+    }
+    if not columns:
+        raise PlanError(
+            f"policy {policy.name!r} encrypts no column per subject (encrypt: {{subject: …}}); "
+            "only such cells can be found and erased"
+        )
+    return columns
+
+
+def _cells(data: str, policy: Policy, key_id: str) -> dict[str, int]:
+    root, items = discover_inputs(data)
+    return subject_cells([i.source for i in items], root, _subject_columns(policy), key_id)
+
+
+@subjects_app.command("find")
+@guarded
+def find_command(
+    subject: Annotated[str, typer.Argument(help="The subject's value (e.g. a customer id).")],
+    data: Annotated[str, typer.Argument(help="Released Parquet file, directory or glob.")],
+    policy: PolicyOption,
+    subject_keys: SubjectKeysOption = None,
+    keyset: KeysetOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Count the cells of DATA sealed under SUBJECT's key, per file and column."""
+    store = _store(subject_keys, keyset, "subjects find")
+    key_id = store.key_id(subject)
+    cells = _cells(data, load_policy(policy), key_id)
+    if as_json:
+        erased = store.erased_at(subject)
+        print(json.dumps({"subject_key_id": key_id, "erased_at": erased, "cells": cells}))
+        return
+    if not cells:
+        stdout.print(f"no cell of {data} is sealed under that subject's key ({key_id})")
+    for where, count in cells.items():
+        stdout.print(f"{where}: {count:,} cell(s) under {key_id}")
+
+
+def forget_command(
+    subject: Annotated[str, typer.Argument(help="The subject's value (e.g. a customer id).")],
+    subject_keys: SubjectKeysOption = None,
+    keyset: KeysetOption = None,
+    record: Annotated[
+        list[Path] | None,
+        typer.Option("--record", help="Release directory to record the erasure in (repeatable)."),
+    ] = None,
+    policy: Annotated[
+        Path | None, typer.Option("--policy", "-p", help="Policy of the releases (--record).")
+    ] = None,
+) -> None:
+    """Crypto-shred SUBJECT: delete its key, so its encrypted cells can never be decrypted."""
+    keys = required_keyset(keyset)
+    store = _store(subject_keys, keyset, "keys forget")
+    releases = record or []
+    if releases and policy is None:
+        raise PlanError("--record needs --policy, to know which columns hold the subject")
+    if releases and SIGN_PURPOSE not in keys.purposes:
+        raise KeyringError(f"{keys.source}: --record signs the erasure and needs a sign key")
+    for release in releases:
+        if not (release / MANIFEST_NAME).is_file():
+            raise ManifestError(f"{release}: no manifest here; --record takes a release directory")
+    key_id = store.key_id(subject)
+    found = {r: _cells(str(r), load_policy(policy), key_id) for r in releases if policy}
+    if not store.forget(subject):
+        when = store.erased_at(subject)
+        if when is not None:
+            raise KeyringError(f"{store.path}: that subject was already erased ({when})")
+        raise KeyringError(f"{store.path}: no key for that subject (nothing was encrypted for it)")
+    store.save()
+    stdout.print(f"{store.path}: subject key deleted; its cells can no longer be decrypted")
+    for release, cells in found.items():
+        entry = {"subject_key_id": key_id, "erased_at": store.erased_at(subject), "cells": cells}
+        record_erasure(release, entry, keys.for_purpose(SIGN_PURPOSE))
+        stdout.print(f"{release}: erasure recorded ({sum(cells.values()):,} cell(s) shredded)")
