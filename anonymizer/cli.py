@@ -12,7 +12,7 @@ import io
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import polars as pl
 import typer
@@ -21,6 +21,7 @@ import yaml
 from anonymizer._version import __version__
 from anonymizer.cli_audit import audit_app, canaries_app
 from anonymizer.cli_common import (
+    JsonOption,
     KeysetOption,
     SubjectKeysOption,
     ask_passphrase,
@@ -65,6 +66,8 @@ from anonymizer.report.terminal import (
     plan_table,
     print_run_summary,
     risk_table,
+    run_document,
+    run_warnings,
     scan_table,
 )
 from anonymizer.runners import local
@@ -108,7 +111,10 @@ def run_command(
     policy: Annotated[Path, typer.Option("--policy", "-p", help="Policy YAML file.")],
     keyset: KeysetOption = None,
     overwrite: Annotated[bool, typer.Option(help="Replace existing outputs.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No summary on success (warnings still show).")
+    ] = False,
+    as_json: JsonOption = False,
     subject_keys: SubjectKeysOption = None,
     canaries: Annotated[
         Path | None,
@@ -119,7 +125,7 @@ def run_command(
     rules = load_policy(policy)
     keys = optional_keyset(keyset)
     subjects = subject_store(subject_keys, keys)
-    bar = RichProgress(stderr) if stderr.is_terminal and not quiet else None
+    bar = RichProgress(stderr) if stderr.is_terminal and not (quiet or as_json) else None
     with bar or contextlib.nullcontext():
         result = local.run(
             rules,
@@ -132,14 +138,11 @@ def run_command(
             subjects=subjects,
             canaries=_commitments(canaries),
         )
-    if result.stale_removed:
-        stderr.print(
-            f"warning: removed {result.stale_removed} temporary file(s) that an earlier, "
-            f"interrupted run left in {outdir}",
-            markup=False,
-            highlight=False,
-        )
-    if not quiet:
+    for warning in run_warnings(result):
+        stderr.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+    if as_json:
+        print(json.dumps(run_document(result), indent=2))
+    elif not quiet:
         print_run_summary(stdout, result)
 
 
@@ -150,9 +153,16 @@ def validate_command(
     against: Annotated[
         str | None, typer.Option("--against", help="Check the policy against this data's schema.")
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """List every problem in POLICY (and against DATA's columns); exit 1 if there are any."""
-    rules = load_policy(policy)
+    try:
+        rules = load_policy(policy)
+    except PolicyError as exc:
+        if not as_json:
+            raise
+        print(json.dumps({"policy": str(policy), "valid": False, "problems": exc.problems}))
+        raise typer.Exit(exc.exit_code) from None
     problems: list[str] = []
     if against is not None:
         _, items = discover_inputs(against)
@@ -161,6 +171,12 @@ def validate_command(
             problems.extend(
                 p for p in schema_problems(rules, schema, str(item.source)) if p not in problems
             )
+    if as_json:
+        doc = {"policy": str(policy), "valid": not problems, "problems": problems}
+        print(json.dumps({**doc, "columns": len(rules.columns), "against": against}))
+        if problems:
+            raise typer.Exit(1)
+        return
     if problems:
         raise fail(problems, 1)
     checked = f" against {against}" if against else ""
@@ -173,12 +189,16 @@ def plan_command(
     policy: Annotated[Path, typer.Argument(help="Policy YAML file.")],
     data: Annotated[str, typer.Argument(help="Parquet data whose schema the plan is built for.")],
     keyset: KeysetOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Explain what POLICY will do to each column of DATA."""
     rules = load_policy(policy)
     _, items = discover_inputs(data)
     schema, _rows = read_schema(items[0])
     plan = compile_plan(rules, schema, optional_keyset(keyset), data_name=str(items[0].source))
+    if as_json:
+        print(json.dumps({"data": str(items[0].source), "steps": plan.describe()}, indent=2))
+        return
     stdout.print(plan_table(plan.describe(), f"plan for {items[0].source}"))
 
 
@@ -362,6 +382,7 @@ def verify_command(
     rescan: Annotated[
         bool, typer.Option("--rescan", help="Re-run detection on sampled output text.")
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Check signature, every file's hash and the trust policy; exit 0 ok, 1 refused, 2 usage."""
     try:
@@ -370,14 +391,17 @@ def verify_command(
         raise fail([str(exc)], 2) from None
     dataset = verify_dataset(data_dir, policy)
     manifest = dataset.manifest
+    erased = erasures(data_dir, {k.keyid: k.public_key for k in policy.keys})
+    if as_json:
+        print(json.dumps(_verified_document(dataset, erased), indent=2))
+        return
     stdout.print(
         f"verified {data_dir}: {len(dataset.digests)} file(s), "
         f"{sum(o.rows for o in manifest.outputs):,} rows, policy {manifest.policy.name} "
         f"v{manifest.policy.version} ({manifest.policy.digest[:19]}…), signed by {dataset.key_id}, "
         f"finished {manifest.finished_at}"
     )
-    trusted = {k.keyid: k.public_key for k in policy.keys}
-    for entry in erasures(data_dir, trusted):
+    for entry in erased:
         cells = sum(int(n) for n in entry.get("cells", {}).values())
         stdout.print(
             f"erased: subject {entry['subject_key_id']} at {entry['erased_at']} "
@@ -386,6 +410,21 @@ def verify_command(
         )
     if rescan:
         _print_rescan(dataset)
+
+
+def _verified_document(dataset: VerifiedDataset, erased: list[dict[str, Any]]) -> dict[str, Any]:
+    """What ``verify --json`` prints: the checks passed and the release they describe."""
+    manifest = dataset.manifest
+    return {
+        "verified": True,
+        "root": str(dataset.root),
+        "signed_by": dataset.key_id,
+        "files": [{"path": o.path, "rows": o.rows, "sha256": o.sha256} for o in manifest.outputs],
+        "policy": manifest.policy.model_dump(),
+        "finished_at": manifest.finished_at,
+        "privacy": manifest.privacy,
+        "erasures": erased,
+    }
 
 
 def _print_rescan(dataset: VerifiedDataset) -> None:

@@ -32,6 +32,8 @@ SubjectKeysOption = Annotated[
     ),
 ]
 
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
 KeysetOption = Annotated[
     Path | None,
     typer.Option("--keyset", "-k", help="Keyset file (default: $ANONYMIZER_KEYSET)."),

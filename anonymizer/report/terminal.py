@@ -121,12 +121,48 @@ def print_run_summary(console: Console, result: RunResult) -> None:
     )
     if manifest.privacy is not None:
         console.print(privacy_line(manifest.privacy))
-    if any(s["params"].get("detectors", {}).get("ner") == "none" for s in manifest.plan):
-        console.print(f"warning: {NO_NER_WARNING}", markup=False, highlight=False)
     out_dir = result.manifest_path.parent
     for record in manifest.outputs:
         console.print(f"safe data: {out_dir / record.path}")
     console.print(f"manifest:  {result.manifest_path}")
+
+
+def run_warnings(result: RunResult) -> list[str]:
+    """What a user must hear about a finished run, even with --quiet (printed on stderr)."""
+    warnings = []
+    if result.stale_removed:
+        warnings.append(
+            f"removed {result.stale_removed} temporary file(s) that an earlier, interrupted run "
+            f"left in {result.manifest_path.parent}"
+        )
+    for step in result.manifest.plan:
+        params = step["params"]
+        if params.get("ner") == "auto" and params.get("detectors", {}).get("ner") == "none":
+            warnings.append(f"column {step['column']!r}: {NO_NER_WARNING}")
+    if not result.signed:
+        warnings.append(
+            f"{result.manifest_path}: not signed (the keyset has no sign key), so verify and the "
+            "training hooks will refuse this release; add one: anonymizer keys add KEYSET "
+            "--purpose sign, then run again"
+        )
+    return warnings
+
+
+def run_document(result: RunResult) -> dict[str, object]:
+    """The result of a run as one JSON document (``run --json``)."""
+    manifest = result.manifest
+    out_dir = result.manifest_path.parent
+    return {
+        "run_id": manifest.run_id,
+        "rows": result.rows,
+        "seconds": round(result.seconds, 3),
+        "policy": {"name": manifest.policy.name, "digest": manifest.policy.digest},
+        "outputs": [{"path": str(out_dir / o.path), "rows": o.rows} for o in manifest.outputs],
+        "manifest": str(result.manifest_path),
+        "signed": result.signed,
+        "privacy": manifest.privacy,
+        "warnings": run_warnings(result),
+    }
 
 
 class RichProgress:

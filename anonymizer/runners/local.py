@@ -68,6 +68,7 @@ class RunResult:
     rows: int
     seconds: float
     stale_removed: int = 0
+    signed: bool = False
 
 
 @dataclass(frozen=True)
@@ -339,6 +340,7 @@ def run(
         rows=sum(job.rows for job in jobs),
         seconds=time.perf_counter() - clock,
         stale_removed=lock.stale_removed,
+        signed=signer is not None,
     )
 
 
