@@ -19,6 +19,7 @@ import polars as pl
 from anonymizer.detect.blocks import contact_block_spans
 from anonymizer.detect.names import first_names
 from anonymizer.detect.ner import DEFAULT_MODEL, ENTITIES, NerModel, load_ner, ner_spans
+from anonymizer.detect.normalize import prepare
 from anonymizer.detect.patterns import (
     ADDRESS_PARTS,
     ADDRESSES,
@@ -32,7 +33,7 @@ from anonymizer.detect.presidio import UserRecognizers
 from anonymizer.errors import PlanError
 from anonymizer.policy.models import DetectRule
 
-PATTERNS_VERSION = "4"
+PATTERNS_VERSION = "5"
 NO_NER_WARNING = (
     "no NER model is installed, so names, places and organisations are NOT detected "
     "(pattern detectors still run); install it with: pip install 'anonymizer[ner]'"
@@ -129,8 +130,15 @@ def _spans_by_distinct_text(
     """The texts as a list, and the spans of each distinct text by text."""
     values = texts.cast(pl.String).to_list() if isinstance(texts, pl.Series) else list(texts)
     distinct = list(dict.fromkeys(values))
-    found = _distinct_spans(distinct, model, entities, user, processes, address_parts)
-    return values, dict(zip(distinct, found, strict=True))
+    # Detectors read NFC text without control characters; spans come back in original offsets.
+    prepared = [None if text is None else prepare(text) for text in distinct]
+    seen = [None if p is None else p.text for p in prepared]
+    found = _distinct_spans(seen, model, entities, user, processes, address_parts)
+    mapped = [
+        spans if p is None or p.starts is None else resolve_overlaps(map(p.original, spans))
+        for p, spans in zip(prepared, found, strict=True)
+    ]
+    return values, dict(zip(distinct, mapped, strict=True))
 
 
 def _distinct_spans(

@@ -71,7 +71,9 @@ _PHONE_SHAPE = r"\+?\(?\d[\d ().\-]{5,20}\d(?:\s?(?:x|ext\.?)\s?\d{1,5})?"
 DETECTORS: tuple[PatternDetector, ...] = (
     PatternDetector(
         "EMAIL_ADDRESS",
-        r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}\b",
+        # Letters of any script (internationalised addresses, "josé@bücher.de"); the top-level
+        # domain is letters only.
+        r"\b[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,24}\b",
         score=0.95,
     ),
     PatternDetector("CREDIT_CARD", r"\b(?:\d[ \-]?){12,18}\d\b", card_ok, score=0.95),
