@@ -49,7 +49,7 @@ from anonymizer.detect.suggest import suggest_policy
 from anonymizer.errors import AnonymizerError, InputError, KeyringError, PlanError, PolicyError
 from anonymizer.lineage.erasures import erasures
 from anonymizer.lineage.openlineage import run_event
-from anonymizer.lineage.residual import residual_findings
+from anonymizer.lineage.residual import blind_spots, recorded_model, residual_findings
 from anonymizer.lineage.signing import SIGN_PURPOSE, public_key_of
 from anonymizer.lineage.verify import (
     VerifiedDataset,
@@ -428,15 +428,17 @@ def _verified_document(dataset: VerifiedDataset, erased: list[dict[str, Any]]) -
 
 
 def _print_rescan(dataset: VerifiedDataset) -> None:
-    """Residual findings now, from the verified bytes, next to what the run recorded."""
+    """Residual findings now, from the verified bytes, by the run's detectors (NER included when
+    the run used it), next to what the run recorded; then what the scan cannot see."""
     recorded = {(r["file"], r["column"]): r["findings"] for r in dataset.manifest.residual}
     # Encrypted columns (cells or at rest) cannot carry readable input text: skipped.
     encrypted = {str(e["column"]) for e in dataset.manifest.encryption}
+    model, notes = recorded_model(dataset.manifest.plan)
     found = [
         finding
         for name, data in iter_verified_files(dataset)
         for finding in residual_findings(
-            io.BytesIO(data), name, dataset.manifest.plan, skip=encrypted
+            io.BytesIO(data), name, dataset.manifest.plan, skip=encrypted, model=model
         )
     ]
     if not found:
@@ -444,10 +446,14 @@ def _print_rescan(dataset: VerifiedDataset) -> None:
     for item in found:
         total = sum(item["findings"].values())
         before = sum(recorded.get((item["file"], item["column"]), {}).values())
+        by_type = ", ".join(f"{k}: {v}" for k, v in item["findings"].items()) or "none"
         stdout.print(
             f"rescan {item['file']} {item['column']}: {total} finding(s) in {item['sampled']} "
-            f"sampled values (run recorded {before}) {item['findings'] or ''}"
+            f"sampled values (run recorded {before}) by {item['detectors']}; by type: {by_type}",
+            soft_wrap=True,
         )
+    for note in [*notes, *blind_spots(model)]:
+        stdout.print(f"rescan cannot see: {note}", soft_wrap=True)
 
 
 @lineage_app.command("openlineage")

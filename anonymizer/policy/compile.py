@@ -10,6 +10,7 @@ import polars as pl
 from anonymizer.crypto.keyset import Keyset
 from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.detect.entities import detection_record, resolve_ner, user_recognizers
+from anonymizer.detect.ner import NerModel
 from anonymizer.errors import SchemaMismatchError
 from anonymizer.policy.load import policy_digest
 from anonymizer.policy.models import ColumnRule, DetectRule, DropRule, KeepRule, Policy
@@ -73,6 +74,13 @@ class Plan:
     def output_columns(self) -> list[str]:
         """Names of the columns the output will have, in input order."""
         return [s.column for s in self.steps if s.expression is not None]
+
+    def ner_model(self) -> NerModel | None:
+        """The NER model the plan's detect steps use (the first one's), for the residual scan."""
+        for step in self.steps:
+            if isinstance(step.rule, DetectRule) and (model := resolve_ner(step.rule.ner)):
+                return model
+        return None
 
     def expressions(self) -> list[pl.Expr]:
         """One aliased expression per output column."""

@@ -367,7 +367,11 @@ def _write(
         finding
         for job in jobs
         for finding in residual_findings(
-            str(job.tmp), job.item.relative.as_posix(), job.plan.describe(), skip=at_rest
+            str(job.tmp),
+            job.item.relative.as_posix(),
+            job.plan.describe(),
+            skip=at_rest,
+            model=job.plan.ner_model(),
         )
     ]
     _check_rows(jobs, outputs, privacy)
