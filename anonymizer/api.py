@@ -17,6 +17,7 @@ import polars as pl
 import pyarrow as pa
 
 from anonymizer.crypto.keyset import Keyset
+from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.errors import AnonymizerError, InputError, PlanError
 from anonymizer.policy.compile import Plan, compile_plan
 from anonymizer.policy.load import load_policy
@@ -42,6 +43,7 @@ def plan_for(
     *,
     keyset: Keyset | None = None,
     privacy: PrivacyStage | None = None,
+    subjects: SubjectKeyStore | None = None,
 ) -> Plan:
     """Compile ``policy`` for data with ``schema`` (raises if it does not fit).
 
@@ -55,7 +57,7 @@ def plan_for(
             "data; use anonymize_lazy / anonymize_frame, or pass privacy=privacy_stage(frame, "
             "policy)"
         )
-    return compile_plan(rules, schema, keyset, privacy=privacy)
+    return compile_plan(rules, schema, keyset, privacy=privacy, subjects=subjects)
 
 
 def privacy_stage(frame: pl.LazyFrame, policy: PolicyLike) -> PrivacyStage | None:
@@ -70,34 +72,49 @@ def privacy_stage(frame: pl.LazyFrame, policy: PolicyLike) -> PrivacyStage | Non
 
 
 def anonymize_lazy(
-    frame: pl.LazyFrame, policy: PolicyLike, *, keyset: Keyset | None = None
+    frame: pl.LazyFrame,
+    policy: PolicyLike,
+    *,
+    keyset: Keyset | None = None,
+    subjects: SubjectKeyStore | None = None,
 ) -> pl.LazyFrame:
     """The lazy, streamable query that makes ``frame`` safe under ``policy``.
 
     With a privacy section, pass 1 runs now (one streaming aggregation over ``frame``).
+    Per-subject encryption needs ``subjects``; call its ``save()`` after collecting, so that
+    the keys of new subjects are kept.
     """
     if not isinstance(frame, pl.LazyFrame):
         raise _not_a("polars LazyFrame", frame, "use anonymize_frame for a DataFrame")
     rules = as_policy(policy)
     stage = privacy_stage(frame, rules)
-    return plan_for(frame.collect_schema(), rules, keyset=keyset, privacy=stage).apply(frame)
+    plan = plan_for(frame.collect_schema(), rules, keyset=keyset, privacy=stage, subjects=subjects)
+    return plan.apply(frame)
 
 
 def anonymize_frame(
-    frame: pl.DataFrame, policy: PolicyLike, *, keyset: Keyset | None = None
+    frame: pl.DataFrame,
+    policy: PolicyLike,
+    *,
+    keyset: Keyset | None = None,
+    subjects: SubjectKeyStore | None = None,
 ) -> pl.DataFrame:
     """A safe copy of an in-memory Polars DataFrame (the caller's frame is not changed)."""
     if not isinstance(frame, pl.DataFrame):
         raise _not_a("polars DataFrame", frame, "convert it with polars.from_pandas / from_arrow")
-    return anonymize_lazy(frame.lazy(), policy, keyset=keyset).collect()
+    return anonymize_lazy(frame.lazy(), policy, keyset=keyset, subjects=subjects).collect()
 
 
 def anonymize_table(
-    table: pa.Table, policy: PolicyLike, *, keyset: Keyset | None = None
+    table: pa.Table,
+    policy: PolicyLike,
+    *,
+    keyset: Keyset | None = None,
+    subjects: SubjectKeyStore | None = None,
 ) -> pa.Table:
     """A safe copy of an Arrow table."""
     if not isinstance(table, pa.Table):
         raise _not_a("pyarrow Table", table, "convert it with pyarrow.Table.from_pandas")
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)  # a Table always gives a DataFrame
-    return anonymize_frame(frame, policy, keyset=keyset).to_arrow()
+    return anonymize_frame(frame, policy, keyset=keyset, subjects=subjects).to_arrow()

@@ -72,7 +72,19 @@ def load_trust(path: Path) -> TrustPolicy:
         raise AnonymizerError(
             f"{path}: trust file not found; make one with 'anonymizer keys export-public'"
         ) from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValidationError) as exc:
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "file"
+        what = (
+            "unknown field"
+            if first["type"] == "extra_forbidden"
+            else first["msg"].removeprefix("Value error, ")
+        )
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise AnonymizerError(
+            f"{path}: not a valid trust file: {where}: {what}{more}; see docs/manifest.md"
+        ) from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         kind = exc.__class__.__name__
         raise AnonymizerError(
             f"{path}: not a valid trust file ({kind}); see docs/manifest.md"
@@ -93,8 +105,8 @@ class VerifiedDataset:
         return [self.root / name for name in self.digests]
 
 
-# Files beside the data that the manifest does not list: itself, and the DP ledger (whose
-# receipts are signed on their own and checked by anonymizer.dp).
+# Files beside the data that the manifest does not list: itself, the DP ledger and the erasure
+# log (whose entries are signed on their own and checked by anonymizer.dp / verify).
 NOT_DATA = {MANIFEST_NAME, LEDGER_NAME, ERASURES_NAME}
 
 

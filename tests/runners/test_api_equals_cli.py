@@ -18,6 +18,7 @@ from anonymizer import anonymize_frame, anonymize_lazy, anonymize_table, decrypt
 from anonymizer.api import plan_for
 from anonymizer.crypto.at_rest import decryption_properties
 from anonymizer.crypto.keyset import load_keyset
+from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.errors import InputError, PlanError
 from anonymizer.policy.load import load_policy
 from anonymizer.policy.models import EncryptRule, Policy
@@ -41,9 +42,13 @@ def _random_cells(policy: Policy) -> list[str]:
     ]
 
 
-def _opened(frame: pl.DataFrame, policy: Policy, keyset_file: Path) -> pl.DataFrame:
+def _opened(
+    frame: pl.DataFrame, policy: Policy, keyset_file: Path, subjects: SubjectKeyStore | None
+) -> pl.DataFrame:
     columns = _random_cells(policy)
-    return decrypt_frame(frame, policy, load_keyset(keyset_file), columns) if columns else frame
+    if not columns:
+        return frame
+    return decrypt_frame(frame, policy, load_keyset(keyset_file), columns, subjects=subjects)
 
 
 def test_there_are_shipped_policies_with_and_without_privacy() -> None:
@@ -52,23 +57,32 @@ def test_there_are_shipped_policies_with_and_without_privacy() -> None:
     assert any(p.privacy is None for p in policies)
 
 
+def _per_subject(policy: Policy) -> bool:
+    return any(isinstance(r, EncryptRule) and r.subject for r in policy.columns.values())
+
+
 @pytest.mark.parametrize("policy_path", SHIPPED, ids=[p.stem for p in SHIPPED])
 def test_api_gives_the_cli_output(policy_path: Path, tmp_path: Path, keyset_file: Path) -> None:
     source = _input_for(policy_path, tmp_path)
-    result = run_policy(keyset_file, source, tmp_path / "out", policy=policy_path)
-    assert result.returncode == 0, result.stderr
     policy, keyset = load_policy(policy_path), load_keyset(keyset_file)
+    store = tmp_path / "subjects.json"
+    extra = ("--subject-keys", str(store)) if _per_subject(policy) else ()
+    result = run_policy(keyset_file, source, tmp_path / "out", *extra, policy=policy_path)
+    assert result.returncode == 0, result.stderr
+    # The CLI saved each subject's key; the API seals under the same keys.
+    subjects = SubjectKeyStore(store, keyset) if extra else None
     props = decryption_properties(policy, keyset, tmp_path / "out" / source.name)
     cli = pl.read_parquet(tmp_path / "out" / source.name, decryption=props)
 
     frame = pl.read_parquet(source)
-    api_frame = anonymize_frame(frame, policy_path, keyset=keyset)
-    api_lazy = anonymize_lazy(pl.scan_parquet(source), policy, keyset=keyset).collect()
-    api_table = pl.from_arrow(anonymize_table(pq.read_table(source), policy, keyset=keyset))
+    options = {"keyset": keyset, "subjects": subjects}
+    api_frame = anonymize_frame(frame, policy_path, **options)
+    api_lazy = anonymize_lazy(pl.scan_parquet(source), policy, **options).collect()
+    api_table = pl.from_arrow(anonymize_table(pq.read_table(source), policy, **options))
     assert isinstance(api_table, pl.DataFrame)
-    expected = _opened(cli, policy, keyset_file)
+    expected = _opened(cli, policy, keyset_file, subjects)
     for api in (api_frame, api_lazy, api_table):
-        assert_frame_equal(_opened(api, policy, keyset_file), expected)
+        assert_frame_equal(_opened(api, policy, keyset_file, subjects), expected)
     if policy.privacy is not None:  # the quasi-identifiers really were generalised
         assert api_frame.height < frame.height
         assert api_frame.group_by(list(policy.privacy.quasi_identifiers)).len()["len"].min() >= (
