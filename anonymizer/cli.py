@@ -236,23 +236,34 @@ def risk_command(
         str | None, typer.Option("--sensitive", help="Sensitive column: report l and t.")
     ] = None,
     k: Annotated[int, typer.Option("--k", min=1, help="Threshold for 'records below k'.")] = 5,
+    population: Annotated[
+        Path | None,
+        typer.Option(
+            "--population", help="Population table (CSV/Parquet): journalist risk, k-map."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Re-identification risk over the named quasi-identifiers (one streaming aggregation)."""
     columns = [c.strip() for c in qi.split(",") if c.strip()]
     if not columns:
         raise PlanError("--qi names no column; give e.g. --qi age,zip,sex")
-    if Path(data).suffix.lower() == ".csv":
-        frame = as_lazy(data)
-    else:
-        _, items = discover_inputs(data)
-        read_schema(items[0])  # one clear error for a file that is not Parquet
-        frame = pl.scan_parquet([i.source for i in items], hive_partitioning=False)
-    report = risk_report(frame, columns, sensitive=sensitive, k=k)
+    frame = _table(data)
+    people = _table(str(population)) if population is not None else None
+    report = risk_report(frame, columns, sensitive=sensitive, k=k, population=people)
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
         return
     stdout.print(risk_table(report, data))
+
+
+def _table(data: str) -> pl.LazyFrame:
+    """A CSV file, or Parquet files (file, directory or glob), as one lazy frame."""
+    if Path(data).suffix.lower() == ".csv":
+        return as_lazy(data)
+    _, items = discover_inputs(data)
+    read_schema(items[0])  # one clear error for a file that is not Parquet
+    return pl.scan_parquet([i.source for i in items], hive_partitioning=False)
 
 
 @app.command("decrypt")

@@ -2,8 +2,12 @@
 
 The equivalence classes are the distinct tuples of the named QIs. Prosecutor risk assumes the
 attacker knows the target is in the data (risk 1/|class|); marketer risk is the expected share of
-records re-identified when every record is attacked (classes / records). Journalist risk needs a
-population table; without one the sample is taken as the population, so it equals prosecutor risk.
+records re-identified when every record is attacked (classes / records). Journalist risk — the
+attacker does not know whether the target is in the release — needs the population the data was
+drawn from: given a population table (one row per person, the same quasi-identifiers in the same
+representation as the data measured), a record's risk is 1/|its class in the population|, and
+k-map is the smallest such class. Without one both are reported as not measured, never as a
+copy of prosecutor risk.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ class RiskReport:
     prosecutor_highest: float
     prosecutor_average: float
     records_at_highest_risk: float
-    journalist_highest: float
+    journalist_highest: float | None
     marketer: float
     below_k: float
     sample_uniques: float
@@ -54,6 +58,9 @@ class RiskReport:
     l_distinct: int | None = None
     l_entropy: float | None = None
     t_closeness: float | None = None
+    journalist_average: float | None = None
+    k_map: int | None = None
+    population_records: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -73,8 +80,10 @@ def risk_report(
     sensitive: str | None = None,
     k: int = 5,
     ordered_sensitive: bool | None = None,
+    population: Source | None = None,
 ) -> RiskReport:
-    """Measure k, the three attacker models' risks, uniques and (with ``sensitive``) ℓ and t."""
+    """Measure k, the three attacker models' risks, uniques and (with ``sensitive``) ℓ and t;
+    journalist risk and k-map only with a ``population`` table."""
     frame = as_lazy(source)
     schema = frame.collect_schema()
     check_columns(schema, quasi_identifiers, "quasi-identifier")
@@ -105,7 +114,7 @@ def risk_report(
         "prosecutor_highest": 1.0 / smallest,
         "prosecutor_average": sizes.size / records,
         "records_at_highest_risk": float(sizes[sizes == smallest].sum()) / records,
-        "journalist_highest": 1.0 / smallest,
+        "journalist_highest": None,
         "marketer": sizes.size / records,
         "below_k": float(sizes[sizes < k].sum()) / records,
         "sample_uniques": float(sizes[sizes == 1].sum()) / records,
@@ -114,6 +123,8 @@ def risk_report(
             for low, high in SIZE_BINS
         },
     }
+    if population is not None:
+        report.update(_journalist(population, quasi_identifiers, classes, records))
     if sensitive is not None:
         ordered = schema[sensitive].is_numeric() if ordered_sensitive is None else ordered_sensitive
         matrix = _sensitive_matrix(hist, classes, quasi_identifiers, sensitive, ordered)
@@ -122,6 +133,34 @@ def risk_report(
         report["l_entropy"] = float(l_values(matrix, LDiversity(1, "entropy"))[1].min())
         report["t_closeness"] = float(t_values(matrix, TCloseness(1.0, ordered)).max())
     return RiskReport(**report)
+
+
+def _journalist(
+    population: Source, quasi_identifiers: Sequence[str], classes: pl.DataFrame, records: int
+) -> dict[str, Any]:
+    """Journalist risk and k-map from the population's class sizes (joined as text)."""
+    frame = as_lazy(population)
+    check_columns(frame.collect_schema(), quasi_identifiers, "population quasi-identifier")
+    keys = list(quasi_identifiers)
+    people = histogram(frame, keys, text=True).rename({COUNT: "__anonymizer_population"})
+    sample = classes.select([*(pl.col(c).cast(pl.String) for c in keys), pl.col(SIZE)])
+    joined = sample.join(people, on=keys, how="left", nulls_equal=True)
+    sizes = joined["__anonymizer_population"]
+    short = int((sizes.is_null() | (sizes < joined[SIZE])).sum())
+    if short:
+        raise PlanError(
+            f"population table: {short:,} of the data's {joined.height:,} classes are missing "
+            "or smaller there than in the data; it must include every released record "
+            "(the same quasi-identifiers, generalised as the data is)"
+        )
+    big = np.asarray(sizes.to_numpy(), dtype=np.float64)
+    small = np.asarray(joined[SIZE].to_numpy(), dtype=np.float64)
+    return {
+        "journalist_highest": float(1.0 / big.min()),
+        "journalist_average": float((small / big).sum() / records),
+        "k_map": int(big.min()),
+        "population_records": int(people["__anonymizer_population"].sum()),
+    }
 
 
 def _sensitive_matrix(

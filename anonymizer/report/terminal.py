@@ -60,6 +60,17 @@ def scan_table(classes: list[ColumnClass], title: str) -> Table:
     return table
 
 
+def _journalist_rows(report: RiskReport) -> list[tuple[str, str]]:
+    if report.journalist_highest is None or report.k_map is None:
+        return [("journalist risk, k-map", "needs population (--population FILE)")]
+    return [
+        ("population records", f"{report.population_records:,}"),
+        ("journalist risk, highest", f"{report.journalist_highest:.2%}"),
+        ("journalist risk, average", f"{report.journalist_average or 0:.2%}"),
+        ("k-map (smallest population class)", f"{report.k_map:,}"),
+    ]
+
+
 def risk_table(report: RiskReport, title: str) -> Table:
     """The risk report as two columns: figure and value."""
     table = Table(title=f"re-identification risk of {title}", title_justify="left")
@@ -73,7 +84,7 @@ def risk_table(report: RiskReport, title: str) -> Table:
         ("prosecutor risk, highest", f"{report.prosecutor_highest:.2%}"),
         ("prosecutor risk, average", f"{report.prosecutor_average:.2%}"),
         ("records at highest risk", f"{report.records_at_highest_risk:.2%}"),
-        ("journalist risk, highest (sample = population)", f"{report.journalist_highest:.2%}"),
+        *_journalist_rows(report),
         ("marketer risk", f"{report.marketer:.2%}"),
         (f"records in classes smaller than {report.k}", f"{report.below_k:.2%}"),
         ("sample uniques", f"{report.sample_uniques:.2%}"),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -76,3 +77,46 @@ def test_cli_prints_table_and_json(tmp_path) -> None:  # type: ignore[no-untyped
     bad = run_cli(["risk", str(tmp_path / "small.parquet"), "--qi", "zip,nope"])
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert "'nope' is not in the data" in bad.stderr
+
+
+# The population SMALL was drawn from: (1,M) ×6, (1,F) ×4, (2,M) ×2, plus people not sampled.
+POPULATION = pl.DataFrame(
+    {
+        "zip": [1] * 6 + [1] * 4 + [2] * 2 + [3] * 5,
+        "sex": ["M"] * 6 + ["F"] * 4 + ["M"] * 2 + ["F"] * 5,
+    }
+)
+
+
+def test_journalist_risk_is_not_measured_without_a_population() -> None:
+    report = risk_report(SMALL, ["zip", "sex"])
+    assert report.journalist_highest is None and report.k_map is None
+
+
+def test_journalist_risk_and_k_map_from_a_population_by_hand() -> None:
+    report = risk_report(SMALL, ["zip", "sex"], population=POPULATION)
+    assert report.k_map == 2  # (2,M) has two people in the population
+    assert report.journalist_highest == pytest.approx(1 / 2)
+    # Each record's risk is 1/F of its class: (3·1/6 + 2·1/4 + 1·1/2) / 6
+    assert report.journalist_average == pytest.approx((3 / 6 + 2 / 4 + 1 / 2) / 6)
+    assert report.population_records == 17
+    assert report.journalist_highest < report.prosecutor_highest  # not a copy of it
+
+
+def test_a_population_missing_a_released_class_is_refused() -> None:
+    with pytest.raises(PlanError, match="1 of the data's 3 classes are missing or smaller"):
+        risk_report(SMALL, ["zip", "sex"], population=POPULATION.filter(pl.col("zip") != 2))
+
+
+def test_risk_cli_takes_a_population(tmp_path: Path) -> None:
+    sample, people = tmp_path / "sample.parquet", tmp_path / "people.csv"
+    SMALL.write_parquet(sample)
+    POPULATION.write_csv(people)
+    bare = run_cli(["risk", str(sample), "--qi", "zip,sex"])
+    assert bare.returncode == 0 and "needs population (--population FILE)" in bare.stdout
+    result = run_cli(
+        ["risk", str(sample), "--qi", "zip,sex", "--population", str(people), "--json"]
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["k_map"] == 2 and figures["journalist_highest"] == pytest.approx(0.5)
