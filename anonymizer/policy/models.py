@@ -335,8 +335,8 @@ class PrivacySection(BaseModel):
             raise ValueError("l_diversity and t_closeness need a 'sensitive' column")
         if self.sensitive in self.quasi_identifiers:
             raise ValueError(f"{self.sensitive!r} cannot be both sensitive and a QI")
-        if self.algorithm == "mondrian" and (self.t_closeness or self.suppression_limit):
-            raise ValueError("mondrian supports k and l_diversity, without suppression")
+        if self.algorithm == "mondrian" and self.suppression_limit:
+            raise ValueError("mondrian supports k, l_diversity and t_closeness, not suppression")
         return self
 
 

@@ -207,9 +207,14 @@ def l_values(matrix: FloatArray, model: LDiversity) -> tuple[BoolArray, FloatArr
 
 def t_values(matrix: FloatArray, model: TCloseness) -> FloatArray:
     """Per class: earth mover's distance to the overall sensitive distribution."""
+    return distances(matrix, matrix.sum(axis=0) / matrix.sum(), model)
+
+
+def distances(matrix: FloatArray, overall: FloatArray, model: TCloseness) -> FloatArray:
+    """Per class (row of counts): earth mover's distance to the ``overall`` distribution —
+    equal distance (half the L1 distance) for categories, ordered for numbers."""
     totals = matrix.sum(axis=1, keepdims=True)
     share = np.divide(matrix, totals, out=np.zeros_like(matrix), where=totals > 0)
-    overall = matrix.sum(axis=0) / matrix.sum()
     diff = share - overall
     if not model.ordered or matrix.shape[1] < 2:
         return np.asarray(0.5 * np.abs(diff).sum(axis=1), dtype=np.float64)

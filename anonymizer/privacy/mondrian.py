@@ -21,7 +21,14 @@ import polars as pl
 
 from anonymizer.errors import PlanError
 from anonymizer.privacy.apply import SEP, Recoding, Suppression, tuple_recoding
-from anonymizer.privacy.criteria import Criteria, FloatArray, LDiversity, l_values
+from anonymizer.privacy.criteria import (
+    Criteria,
+    FloatArray,
+    LDiversity,
+    TCloseness,
+    distances,
+    l_values,
+)
 from anonymizer.privacy.table import HierarchyArg, IntArray, QiTable, Source, build_table
 
 
@@ -41,6 +48,7 @@ class MondrianResult:
     k_achieved: int
     l_achieved: float | None
     gcp: float
+    t_achieved: float | None
     discernibility: float
     table: QiTable = field(repr=False, compare=False)
     labels: dict[str, list[str]] = field(repr=False, compare=False)
@@ -51,7 +59,12 @@ class MondrianResult:
             SEP.join(h.values[self.table.codes[j][i]] for j, h in enumerate(self.table.hierarchies))
             for i in range(len(self.table.counts))
         ]
-        return tuple_recoding(self.quasi_identifiers, keys, self.labels, [])
+        # With a sensitive column the histogram has one tuple per (QIs, sensitive value); tuples
+        # with equal QIs always fall in the same part (cuts are on QI values), so one is enough.
+        unique = {key: i for i, key in reversed(list(enumerate(keys)))}
+        rows = sorted(unique.values())
+        labels = {c: [values[i] for i in rows] for c, values in self.labels.items()}
+        return tuple_recoding(self.quasi_identifiers, [keys[i] for i in rows], labels, [])
 
     def apply(self, frame: pl.LazyFrame, suppression: Suppression = "drop") -> pl.LazyFrame:
         """``frame`` with every QI replaced by its class's label (lazy; streams)."""
@@ -67,6 +80,7 @@ class MondrianResult:
             "classes": self.classes,
             "k_achieved": self.k_achieved,
             "l_achieved": self.l_achieved,
+            "t_achieved": self.t_achieved,
             "gcp": self.gcp,
             "discernibility": self.discernibility,
         }
@@ -93,19 +107,34 @@ class _Partitioner:
             float(n.max() - n.min()) or 1.0 if n.size else float(max(len(h.values) - 1, 1))
             for n, h in zip(self.numbers, table.hierarchies, strict=True)
         ]
+        self.overall = np.zeros(0)
+        if table.sensitive is not None:
+            whole = self.sensitive_counts(np.arange(len(table.counts), dtype=np.int64))[0]
+            self.overall = whole / whole.sum()
+
+    def sensitive_counts(self, rows: IntArray) -> FloatArray:
+        """Records per sensitive value among ``rows`` (one row of a class matrix)."""
+        assert self.table.sensitive is not None
+        counts = np.bincount(
+            self.table.sensitive[rows],
+            weights=self.table.counts[rows],
+            minlength=len(self.table.sensitive_values),
+        )
+        return np.asarray(counts, dtype=np.float64).reshape(1, -1)
+
+    def distance(self, rows: IntArray) -> float:
+        """The class's earth mover's distance to the whole table's sensitive distribution."""
+        model = self.criteria.t_closeness
+        assert model is not None
+        return float(distances(self.sensitive_counts(rows), self.overall, model)[0])
 
     def allowed(self, rows: IntArray) -> bool:
-        counts = self.table.counts[rows]
-        if int(counts.sum()) < self.criteria.k:
+        if int(self.table.counts[rows].sum()) < self.criteria.k:
             return False
-        model = self.criteria.l_diversity
-        if model is None:
-            return True
-        assert self.table.sensitive is not None
-        matrix = np.bincount(
-            self.table.sensitive[rows], weights=counts, minlength=len(self.table.sensitive_values)
-        ).reshape(1, -1)
-        return bool(l_values(np.asarray(matrix, dtype=np.float64), model)[0][0])
+        l_model, t_model = self.criteria.l_diversity, self.criteria.t_closeness
+        if l_model is not None and not l_values(self.sensitive_counts(rows), l_model)[0][0]:
+            return False
+        return t_model is None or self.distance(rows) <= t_model.t + 1e-12
 
     def width(self, part: _Part, j: int) -> float:
         codes = self.table.codes[j][part.rows]
@@ -227,21 +256,23 @@ def mondrian(
     *,
     sensitive: str | None = None,
     l_diversity: LDiversity | None = None,
+    t_closeness: TCloseness | None = None,
 ) -> MondrianResult:
-    """Partition ``source`` into classes of ≥ k records (and ℓ-diverse when asked).
+    """Partition ``source`` into classes of ≥ k records (ℓ-diverse and t-close when asked: a
+    cut is made only when both halves still satisfy every model).
 
     A QI with a hierarchy (an ARX CSV path or a hierarchy object) is cut along it and released
     as a hierarchy group; without one, numbers are cut at the median and released as ``lo-hi``,
     other values are cut into two sets of about equal records and released as the set
     (``a,b``). Call ``.apply(frame)`` on the result for the recoded records.
     """
-    criteria = Criteria(k, 0.0, l_diversity, None)
+    criteria = Criteria(k, 0.0, l_diversity, t_closeness)
     table = build_table(source, quasi_identifiers, hierarchies, sensitive, hierarchy_optional=True)
     partitioner = _Partitioner(table, criteria)
     if not partitioner.allowed(np.arange(len(table.counts), dtype=np.int64)):
         raise PlanError(
             f"the whole table ({table.total} records) does not satisfy the privacy model; "
-            "lower k or l"
+            "lower k or l, or raise t"
         )
     parts = partitioner.run()
     labels, penalty = _describe(partitioner, parts)
@@ -252,7 +283,11 @@ def mondrian(
             float((np.bincount(table.sensitive[p.rows], weights=table.counts[p.rows]) > 0).sum())
             for p in parts
         )
+    t_reached = (
+        max(partitioner.distance(p.rows) for p in parts) if t_closeness is not None else None
+    )
     return MondrianResult(
+        t_achieved=t_reached,
         quasi_identifiers=table.columns,
         records=table.total,
         classes=len(parts),

@@ -98,20 +98,26 @@ def prepare_privacy(section: PrivacySection, frame: pl.LazyFrame, base: Path) ->
         if section.l_diversity is not None
         else None
     )
+    t_model = None
+    if section.t_closeness is not None:
+        distance = section.t_closeness.distance
+        if distance == "auto":
+            assert section.sensitive is not None
+            ordered = frame.collect_schema()[section.sensitive].is_numeric()
+        else:
+            ordered = distance == "ordered"
+        t_model = TCloseness(section.t_closeness.t, ordered)
     if section.algorithm == "mondrian":
         result: Any = mondrian(
-            frame, qis, hierarchies, section.k, sensitive=section.sensitive, l_diversity=l_model
+            frame,
+            qis,
+            hierarchies,
+            section.k,
+            sensitive=section.sensitive,
+            l_diversity=l_model,
+            t_closeness=t_model,
         )
     else:
-        t_model = None
-        if section.t_closeness is not None:
-            distance = section.t_closeness.distance
-            if distance == "auto":
-                assert section.sensitive is not None
-                ordered = frame.collect_schema()[section.sensitive].is_numeric()
-            else:
-                ordered = distance == "ordered"
-            t_model = TCloseness(section.t_closeness.t, ordered)
         result = optimal_generalization(
             frame,
             qis,

@@ -88,6 +88,29 @@ def test_mondrian_policy(adult_parts: Path, tmp_path: Path) -> None:
     assert record["algorithm"] == "mondrian" and record["classes"] > 1046
 
 
+def test_mondrian_policy_with_t_closeness(adult_parts: Path, tmp_path: Path) -> None:
+    policy = _variant(
+        tmp_path,
+        **{
+            "algorithm: full_domain": "algorithm: mondrian",
+            "suppression_limit: 0.04": "suppression_limit: 0",
+            "age: {file: hierarchies/adult/age.csv}": "age: {}",
+            "  quasi_identifiers:": "  sensitive: salary-class\n  t_closeness: {t: 0.15}\n"
+            "  quasi_identifiers:",
+        },
+    )
+    _run(policy, adult_parts, tmp_path / "out")
+    released = pl.read_parquet(tmp_path / "out" / "*.parquet")
+    record = json.loads((tmp_path / "out" / "anonymizer-manifest.json").read_text())["privacy"]
+    assert record["algorithm"] == "mondrian" and record["t_achieved"] <= 0.15
+    overall = released["salary-class"].value_counts(normalize=True)
+    share = dict(zip(overall["salary-class"], overall["proportion"], strict=True))
+    for group in released.partition_by(QIS):
+        local = group["salary-class"].value_counts(normalize=True)
+        mine = dict(zip(local["salary-class"], local["proportion"], strict=True))
+        assert 0.5 * sum(abs(mine.get(v, 0.0) - p) for v, p in share.items()) <= 0.15 + 1e-9
+
+
 def test_trust_file_can_require_a_minimum_k(adult_parts: Path, tmp_path: Path) -> None:
     keys = tmp_path / "keys.json"
     assert run_cli(["keys", "init", str(keys)]).returncode == 0

@@ -208,3 +208,33 @@ def test_mondrian_classes_hold_k_and_cover_their_records(
                 assert before[c] in after[c].split(",")  # the released set holds the value
         low, _, high = after["age"].partition("-")
         assert int(low) <= before["age"] <= int(high or low)
+
+
+@settings(max_examples=40, deadline=None)
+@given(problem(), st.integers(1, 3), st.floats(0.05, 1.0), st.booleans())
+def test_mondrian_t_closeness_keeps_every_class_close(
+    case: tuple[pl.DataFrame, dict[str, dict[str, tuple[str, ...]]]],
+    k: int,
+    t: float,
+    with_hierarchies: bool,
+) -> None:
+    frame, tables = case
+    hierarchies = {c: Fixed(tab) for c, tab in tables.items()} if with_hierarchies else {}
+    try:
+        result = mondrian(
+            frame, list(tables), hierarchies, k, sensitive="s", t_closeness=TCloseness(t)
+        )
+    except PlanError:
+        assert frame.height < k  # the whole table is always t-close to itself
+        return
+    released = result.apply(frame.lazy()).collect()
+    overall = frame["s"].value_counts(normalize=True)
+    share = dict(zip(overall["s"].to_list(), overall["proportion"].to_list(), strict=True))
+    worst = 0.0
+    for group in released.partition_by(list(tables)):
+        local = group["s"].value_counts(normalize=True)
+        mine = dict(zip(local["s"].to_list(), local["proportion"].to_list(), strict=True))
+        worst = max(worst, 0.5 * sum(abs(mine.get(v, 0.0) - p) for v, p in share.items()))
+        assert group.height >= k
+    assert worst <= t + 1e-9
+    assert result.t_achieved is not None and abs(result.t_achieved - worst) < 1e-9
