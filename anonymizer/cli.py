@@ -338,15 +338,29 @@ def keys_init_command(
             "kms:[PROVIDER:]URI.",
         ),
     ] = "none",
+    as_json: JsonOption = False,
 ) -> None:
     """Write a new keyset with one random 256-bit key per purpose."""
     protector = protector_from_spec(protect, ask_passphrase)
     keyset = generate_keyset(tuple(purpose) if purpose else DEFAULT_PURPOSES)
     write_keyset(keyset.protected_by(protector), path)
-    ids = ", ".join(k.key_id for k in keyset.keys)
-    stdout.print(f"wrote keyset {path} ({ids}); keep it secret and back it up")
     if protector is None:
         stderr.print("warning: keys are stored unwrapped; use --protect to wrap them", markup=False)
+    if as_json:
+        print(json.dumps(_keyset_document(path, keyset.protected_by(protector))))
+        return
+    ids = ", ".join(k.key_id for k in keyset.keys)
+    stdout.print(f"wrote keyset {path} ({ids}); keep it secret and back it up")
+
+
+def _keyset_document(path: Path, keyset: Keyset) -> dict[str, Any]:
+    """A keyset as ``keys … --json`` prints it: ids, purposes, primaries (never material)."""
+    return {
+        "keyset": str(path),
+        "protection": keyset.protector.describe() if keyset.protector is not None else None,
+        "keys": [{"id": k.key_id, "purpose": k.purpose, "created": k.created} for k in keyset.keys],
+        "primary": {p: keyset.for_purpose(p).key_id for p in keyset.purposes},
+    }
 
 
 @keys_app.command("new-kek")
@@ -361,9 +375,13 @@ def keys_new_kek_command() -> None:
 def keys_add_command(
     path: Annotated[Path, typer.Argument(help="The keyset file to extend in place.")],
     purpose: Annotated[str, typer.Option("--purpose", help="New purpose to add a key for.")],
+    as_json: JsonOption = False,
 ) -> None:
     """Add a key for a purpose the keyset does not have yet (e.g. sign, encrypt-finance)."""
     extended = _rewrite_keyset(path, lambda keys: keys.with_purpose(purpose))
+    if as_json:
+        print(json.dumps(_keyset_document(path, extended)))
+        return
     stdout.print(f"{path}: added {extended.for_purpose(purpose).key_id}")
 
 
@@ -372,9 +390,13 @@ def keys_add_command(
 def keys_rotate_command(
     path: Annotated[Path, typer.Argument(help="The keyset file to rotate in place.")],
     purpose: Annotated[str, typer.Option("--purpose", help="Purpose to give a new primary key.")],
+    as_json: JsonOption = False,
 ) -> None:
     """Add a new primary key for PURPOSE; older keys stay so old data still decrypts."""
     rotated = _rewrite_keyset(path, lambda keys: keys.rotated(purpose))
+    if as_json:
+        print(json.dumps(_keyset_document(path, rotated)))
+        return
     stdout.print(f"{path}: new primary key {rotated.for_purpose(purpose).key_id} for {purpose}")
 
 

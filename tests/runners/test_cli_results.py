@@ -87,3 +87,20 @@ def test_run_verify_plan_and_validate_speak_json(tmp_path: Path, keyset_file: Pa
     assert invalid.returncode == 1
     problems = json.loads(invalid.stdout)["problems"]
     assert len(problems) == 1 and "unknown action 'hashh'" in problems[0]
+
+
+def test_keys_commands_speak_json_without_secrets(tmp_path: Path) -> None:
+    path = tmp_path / "k.json"
+    made = run_cli(["keys", "init", str(path), "--purpose", "encrypt", "--json"])
+    assert made.returncode == 0, made.stderr
+    doc = json.loads(made.stdout)
+    assert [k["purpose"] for k in doc["keys"]] == ["encrypt"] and doc["protection"] is None
+    rotated = json.loads(
+        run_cli(["keys", "rotate", str(path), "--purpose", "encrypt", "--json"]).stdout
+    )
+    assert len(rotated["keys"]) == 2 and rotated["primary"]["encrypt"] == rotated["keys"][1]["id"]
+    added = json.loads(run_cli(["keys", "add", str(path), "--purpose", "sign", "--json"]).stdout)
+    assert set(added["primary"]) == {"encrypt", "sign"}
+    materials = [k["material"] for k in json.loads(path.read_text())["keys"]]
+    for output in (made.stdout, json.dumps(rotated), json.dumps(added)):
+        assert not any(m in output for m in materials)
