@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO   := demo-out
 
-.PHONY: demo test lint bench example-dp clean
+.PHONY: demo test lint bench fuzz example-dp clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -22,6 +22,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# The fuzz campaign of tests/test_fuzz.py with many more generated cases than make test runs.
+FUZZ_EXAMPLES ?= 3000
+fuzz: $(STAMP)
+	ANONYMIZER_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_fuzz.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check anonymizer tests benchmarks fixtures docs/examples
