@@ -113,3 +113,19 @@ def test_env_var_is_the_fallback(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     assert resolve_keyset_path(tmp_path / "cli.json") == tmp_path / "cli.json"
     monkeypatch.delenv("ANONYMIZER_KEYSET")
     assert resolve_keyset_path(None) is None
+
+
+def test_an_unreadable_keyset_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "k.json"
+    write_keyset(generate_keyset(), path)
+    real = Path.read_text
+
+    def denied(self: Path, *args: object, **kwargs: object) -> str:
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "read_text", denied)
+    with pytest.raises(KeyringError, match="not a readable keyset file") as info:
+        load_keyset(path)
+    assert "\n" not in str(info.value) and "Permission" not in str(info.value)
