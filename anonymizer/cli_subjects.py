@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 
 from anonymizer.cli_common import (
@@ -22,13 +23,15 @@ from anonymizer.cli_common import (
     stdout,
     subject_store,
 )
+from anonymizer.crypto.keyset import Keyset
 from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.errors import KeyringError, ManifestError, PlanError
-from anonymizer.lineage.erasures import record_erasure, subject_cells
+from anonymizer.lineage.erasures import record_erasure, subject_cells, token_rows
 from anonymizer.lineage.manifest import MANIFEST_NAME
 from anonymizer.lineage.signing import SIGN_PURPOSE
+from anonymizer.policy.compile import compile_plan
 from anonymizer.policy.load import load_policy
-from anonymizer.policy.models import EncryptRule, Policy
+from anonymizer.policy.models import EncryptRule, HashTokenRule, Policy
 from anonymizer.runners.inputs import discover_inputs
 
 subjects_app = typer.Typer(help="Find and erase one data subject's cells.", no_args_is_help=True)
@@ -62,6 +65,20 @@ def _cells(data: str, policy: Policy, key_id: str) -> dict[str, int]:
     return subject_cells([i.source for i in items], root, _subject_columns(policy), key_id)
 
 
+def _tokens(policy: Policy, subject: str, keyset: Keyset) -> dict[str, str]:
+    """The keyed token the policy makes of ``subject`` in each tokenised subject column."""
+    named = {r.subject for r in policy.columns.values() if isinstance(r, EncryptRule) and r.subject}
+    tokens = {}
+    for column in sorted(named):
+        rule = policy.columns.get(column)
+        if isinstance(rule, HashTokenRule):
+            one = pl.DataFrame({column: [subject]})
+            alone = Policy(name=policy.name, dataset=policy.dataset, columns={column: rule})
+            plan = compile_plan(alone, one.schema, keyset)
+            tokens[column] = str(plan.apply(one.lazy()).collect().item())
+    return tokens
+
+
 @subjects_app.command("find")
 @guarded
 def find_command(
@@ -72,18 +89,27 @@ def find_command(
     keyset: KeysetOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Count the cells of DATA sealed under SUBJECT's key, per file and column."""
+    """Count the cells of DATA sealed under SUBJECT's key, and the rows holding its token."""
+    keys = required_keyset(keyset)
     store = _store(subject_keys, keyset, "subjects find")
+    rules = load_policy(policy)
     key_id = store.key_id(subject)
-    cells = _cells(data, load_policy(policy), key_id)
+    cells = _cells(data, rules, key_id)
+    root, items = discover_inputs(data)
+    rows = token_rows([i.source for i in items], root, _tokens(rules, subject, keys))
     if as_json:
         erased = store.erased_at(subject)
-        print(json.dumps({"subject_key_id": key_id, "erased_at": erased, "cells": cells}))
+        doc = {"subject_key_id": key_id, "erased_at": erased, "cells": cells, "token_rows": rows}
+        print(json.dumps(doc))
         return
-    if not cells:
-        stdout.print(f"no cell of {data} is sealed under that subject's key ({key_id})")
+    if not cells and not rows:
+        stdout.print(
+            f"nothing in {data} is sealed under that subject's key ({key_id}) or holds its token"
+        )
     for where, count in cells.items():
         stdout.print(f"{where}: {count:,} cell(s) under {key_id}")
+    for where, count in rows.items():
+        stdout.print(f"{where}: {count:,} row(s) hold the subject's token")
 
 
 def forget_command(

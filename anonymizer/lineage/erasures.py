@@ -1,7 +1,8 @@
 """Erasure end to end: which cells of a release hold a subject, and a signed record of erasures.
 
 ``subject_cells`` counts, per file and column, the cells sealed under one subject's key (their
-envelope names the subject's key id; a native scan, nothing is decrypted). After ``keys forget``
+envelope names the subject's key id; a native scan, nothing is decrypted), and ``token_rows``
+the rows whose subject column holds the subject's keyed token. After ``keys forget``
 the erasure is recorded beside the release in ``anonymizer-erasures.json`` — signed entries over
 the release's manifest, like DP receipts — so ``verify`` can say which subjects were erased and
 when. The record names the subject only by its key id (a keyed token), never by its value.
@@ -49,6 +50,24 @@ def subject_cells(
         counts = (
             pl.scan_parquet(path)
             .select(_sealed_under(c, columns[c], key_id).sum().alias(c) for c in present)
+            .collect(engine="streaming")
+        )
+        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+        found.update({f"{name}:{c}": int(counts[c][0]) for c in present if counts[c][0]})
+    return found
+
+
+def token_rows(files: list[Path], root: Path, tokens: dict[str, str]) -> dict[str, int]:
+    """Rows per ``file:column`` whose value is the subject's keyed token (``tokens``: column →
+    the token the release's policy makes of the subject's value)."""
+    found: dict[str, int] = {}
+    for path in files:
+        present = [c for c in tokens if c in pl.read_parquet_schema(path)]
+        if not present:
+            continue
+        counts = (
+            pl.scan_parquet(path)
+            .select((pl.col(c).cast(pl.String) == tokens[c]).sum().alias(c) for c in present)
             .collect(engine="streaming")
         )
         name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name

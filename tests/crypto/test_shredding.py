@@ -133,6 +133,7 @@ def test_erasure_end_to_end_find_forget_decrypt_and_verify(
     assert found.returncode == 0, found.stderr
     report = json.loads(found.stdout)
     assert report["cells"] == {f"{FIXTURE.name}:email": 1, f"{FIXTURE.name}:phone": 1}
+    assert report["token_rows"] == {f"{FIXTURE.name}:customer_id": 1}  # its hash_token
     assert report["erased_at"] is None and str(FORGOTTEN) not in found.stdout
 
     forget = _cli("keys", "forget", FORGOTTEN, *keys, "--record", out, "-p", policy)
