@@ -56,7 +56,9 @@ _PREFIX_WORDS = (
 )
 _PREFIX = f"(?i:{'|'.join(re.escape(word) for word in _PREFIX_WORDS)})"
 _SUFFIX = (
-    r"(?:Street|Road|Avenue|Lane|Drive|Boulevard|Court|Place|Way|Terrace|Close|Crescent|Square|"
+    # Not "Court": "The High Court", "Warsaw District Court" are courts of law; "12 Regency
+    # Court" is still a street, by the building number (USPS suffixes).
+    r"(?:Street|Road|Avenue|Lane|Drive|Boulevard|Place|Way|Terrace|Close|Crescent|Square|"
     r"Parkway|Highway|Circle|Row|Mews|Strasse|Straße|Weg|Gasse|Platz|Allee|gate|vei|vej|út|utca|"
     r"tér|kapu|körút|köz|sor|tee|iela|ulica|cesta)"
 )
@@ -67,8 +69,14 @@ _FUSED = (
     r"gade|vegur|braut|katu|tie|kuja|polku|laan|straat|gracht|plein|kade|stræde|gränd|väg|torget|"
     r"allee|gässli|steig)"
 )
-# Words that a headline capitalises ("5 Musicians Of The 70s") and no street name holds alone.
-_TITLE_WORD = r"(?:Of|The|And|In|On|For|To|At|By|With|From|A|An|Is|Are|You|Your|My)\b"
+# Words that a headline capitalises ("5 Musicians Of The 70s") and no street name holds alone,
+# and month and day names: "16 January 1999" and "on 5 April 1993" are dates, not streets.
+_TITLE_WORD = (
+    r"(?:Of|The|And|In|On|For|To|At|By|With|From|A|An|Is|Are|You|Your|My"
+    r"|January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+    r"|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+)
 _INTERSECTION = re.compile(
     rf"\b(?:the |The )?corner of [^\n,;]{{2,60}}? (?:and|&) {_NAME}(?: {_CAPITALISED}){{0,3}}"
 )
@@ -94,7 +102,9 @@ def _streets() -> re.Pattern[str]:
         rf"(?: {_NUMBER})?"
         rf"|(?:{_CAPITALISED} ){{1,4}}{_ABBREVIATION}\b\.? {_NUMBER})"
         rf"|(?P<fused>{_UP}[\w\-]+{_FUSED} {_NUMBER})"
-        rf"|(?P<bare>\d{{1,5}} (?:(?!{_TITLE_WORD}){_UP}[\w'’\-]* ){{1,3}}{_NUMBER}))"
+        # A bare name between numbers is never a month or a country ("Spain 3 Chile 1").
+        rf"|(?P<bare>\d{{1,5}} (?:(?!{_TITLE_WORD}|(?i:{country_alternation()})\b)"
+        rf"{_UP}[\w'’\-]* ){{1,3}}{_NUMBER}))"
     )
 
 

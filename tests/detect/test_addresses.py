@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from anonymizer import detect_entities
 from anonymizer.detect.addresses import address_spans
 
 
@@ -138,3 +139,48 @@ def test_an_address_ends_at_the_first_line_that_is_not_part_of_it() -> None:
 def test_windows_line_ends_read_like_unix_ones(text: str) -> None:
     windows = text.replace("\n", "\r\n")
     assert [(s.replace("\r", ""), e) for s, e in _found(windows)] == _found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "found", "entity"),
+    [
+        ("The applicant was born on 16 January 1999 in Łódź.", "16 January 1999", "DATE_TIME"),
+        ("He was arrested on 5 April 1993.", "5 April 1993", "DATE_TIME"),
+        ("The hearing of 3 March 2004 was adjourned.", "3 March 2004", "DATE_TIME"),
+    ],
+)
+def test_prose_dates_are_dates_not_streets(text: str, found: str, entity: str) -> None:
+    [spans] = detect_entities([text], ner="none")
+    typed = {(text[s["start"] : s["end"]], s["entity_type"]) for s in spans}
+    assert (found, entity) in typed
+    assert not any(kind == "STREET_ADDRESS" for _, kind in typed), typed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The High Court dismissed the appeal.",
+        "The Warsaw District Court ruled against him.",
+        "Spain 3 Chile 1 in the final.",
+        "It ended 2 Brazil 0 after extra time.",
+    ],
+)
+def test_courts_and_scores_are_not_addresses(text: str) -> None:
+    [spans] = detect_entities([text], ner="none")
+    assert not any(s["entity_type"] == "STREET_ADDRESS" for s in spans), spans
+
+
+@pytest.mark.parametrize(
+    ("text", "street"),
+    [
+        ("Send it to 12 Regency Court, London.", "12 Regency Court"),
+        ("Meet me at 221 Baker Street tomorrow", "221 Baker Street"),
+        ("I live at 5 Allika 46 in Tallinn", "Allika 46"),
+    ],
+)
+def test_streets_next_to_those_words_still_are(text: str, street: str) -> None:
+    [spans] = detect_entities([text], ner="none")
+    assert any(
+        text[s["start"] : s["end"]] == street and s["entity_type"] == "STREET_ADDRESS"
+        for s in spans
+    ), spans
