@@ -1,8 +1,12 @@
 """Column classification from a bounded sample: structured PII kind, free text, or not PII.
 
 Only the first ``sample_size`` non-null values of each column are read (a lazy ``head``), so
-classifying a huge file costs a few row groups. Name hints ("email", "ssn", …) raise the
-confidence of a kind the values already suggest, and flag columns whose values alone say little.
+classifying a huge file costs a few row groups. The values decide: structured detectors that
+match whole values; prose; then short text that the name, address and place scanners (and NER,
+when installed) cover for the most part of most values ("Emma Johnson", "12 Main St"); postcode
+shapes; and columns of unique integers or codes (identifiers). A column named ``c7`` is judged
+as its name would have it. Name hints ("email", "ssn", …) only raise the confidence of a kind
+the values suggest, and flag columns whose values alone say little.
 """
 
 from __future__ import annotations
@@ -13,10 +17,16 @@ from pathlib import Path
 
 import polars as pl
 
+from anonymizer.detect.entities import find_spans, resolve_ner
 from anonymizer.detect.patterns import DETECTORS, detect_texts, full_match_share
 
 SAMPLE_SIZE = 1_000
 STRUCTURED_SHARE = 0.6
+COVERED = 0.6  # a value is "a name" when spans cover this share of its non-space characters
+UNIQUE_SHARE = 0.99
+_POSTCODE = re.compile(
+    r"\d{5}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}|[A-Z]\d[A-Z] ?\d[A-Z]\d|\d{2}-\d{3}"
+)
 NAME_HINTS: dict[str, str] = {
     r"e.?mail": "EMAIL_ADDRESS",
     r"phone|mobile|tel\b|fax": "PHONE_NUMBER",
@@ -69,6 +79,42 @@ def _looks_like_prose(text: pl.Series) -> bool:
     return mean_length >= 25 and with_spaces > 0.5
 
 
+def _covered_kind(text: pl.Series) -> tuple[str, float]:
+    """The entity that scanners and NER find covering most of each value, and the share of
+    values so covered (short text only: names, streets, places, organisations)."""
+    votes: dict[str, int] = {}
+    for value, spans in zip(text.to_list(), find_spans(text, resolve_ner("auto")), strict=True):
+        chars = sum(not ch.isspace() for ch in value)
+        covered: dict[str, int] = {}
+        for span in spans:
+            inside = sum(not ch.isspace() for ch in value[span.start : span.end])
+            covered[span.entity] = covered.get(span.entity, 0) + inside
+        if chars and sum(covered.values()) >= COVERED * chars:
+            top = max(covered, key=lambda entity: covered[entity])
+            votes[top] = votes.get(top, 0) + 1
+    if not votes:
+        return "NONE", 0.0
+    best = max(votes, key=lambda entity: votes[entity])
+    return best, sum(votes.values()) / max(len(text), 1)
+
+
+def _value_kind(values: pl.Series, text: pl.Series) -> tuple[str, float]:
+    """A kind from what short values look like, for columns the detectors did not settle."""
+    if values.dtype == pl.String and not text.is_empty():
+        kind, share = _covered_kind(text)
+        if share >= STRUCTURED_SHARE:
+            return kind, share
+        postcodes = int(text.str.contains(rf"^(?:{_POSTCODE.pattern})$").sum()) / len(text)
+        if postcodes >= 0.9:
+            return "ZIP_CODE", postcodes
+    codes = values.dtype.is_integer() or (
+        values.dtype == pl.String and not bool(text.str.contains(" ").any())
+    )
+    if codes and len(text) >= 50 and text.n_unique() >= UNIQUE_SHARE * len(text):
+        return "IDENTIFIER", text.n_unique() / len(text)
+    return "NONE", 0.0
+
+
 def classify_column(column: str, values: pl.Series) -> ColumnClass:
     """Classify one column from its sample."""
     hint = _hint(column)
@@ -88,6 +134,10 @@ def classify_column(column: str, values: pl.Series) -> ColumnClass:
             for span in spans:
                 counts[span.entity] = counts.get(span.entity, 0) + 1
         return ColumnClass(column, dtype, "FREE_TEXT", 1.0, hint, [], counts)
+    kind, share = _value_kind(values, text)
+    if kind != "NONE":
+        examples = [_masked(v) for v in text.head(3).to_list()]
+        return ColumnClass(column, dtype, kind, round(share, 3), hint, examples)
     kind = hint if hint in NAMED_KINDS else "NONE"
     return ColumnClass(column, dtype, kind, 0.0 if kind == "NONE" else 1.0, hint)
 

@@ -20,19 +20,29 @@ _BY_KIND: dict[str, dict[str, Any]] = {
     "URL": {"action": "redact"},
     "PERSON": {"action": "surrogate", "kind": "name"},
     "IDENTIFIER": {"action": "hash_token"},
+    "STREET_ADDRESS": {"action": "surrogate", "kind": "street_address"},
+    "ZIP_CODE": {"action": "generalize", "keep_prefix": 3},
+    "ORGANIZATION": {"action": "hash_token"},
     "DATE_OF_BIRTH": {"action": "generalize", "date_part": "year"},
     "FREE_TEXT": {"action": "redact", "value": "[REDACTED]"},
 }
 
 
 def _rule(cls: ColumnClass) -> dict[str, Any] | str:
+    """The suggestion for one column: ``keep`` only where no PII was found in its values."""
     if cls.kind == "LOCATION":
         if re.search(r"zip|postcode|postal", cls.column.lower()):
             return {"action": "generalize", "keep_prefix": 3}
         return "drop"
-    if cls.kind == "DATE_OF_BIRTH" and not cls.dtype.startswith(("Date", "Datetime")):
+    if cls.kind in ("DATE_OF_BIRTH", "DATE_TIME"):
+        if cls.dtype.startswith(("Date", "Datetime")):
+            return {"action": "generalize", "date_part": "year"}
         return "drop"
-    return _BY_KIND.get(cls.kind, "keep")
+    # Any other kind found (TITLE, NRP, AGE, …) is dropped: a suggestion never keeps PII.
+    rule = _BY_KIND.get(cls.kind)
+    if rule is not None:
+        return dict(rule)  # a copy: shared objects would be written as YAML anchors
+    return "keep" if cls.kind == "NONE" else "drop"
 
 
 def suggest_policy(name: str, classes: list[ColumnClass]) -> str:

@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 import polars as pl
+import yaml
 
-from anonymizer.detect.classify import classify_column
+from anonymizer.detect.classify import classify_column, classify_file
+from anonymizer.detect.suggest import suggest_policy
 from tests.conftest import FIXTURE, run_cli
 
 
@@ -50,3 +52,26 @@ def test_scan_of_non_parquet_is_one_error(tmp_path: Path) -> None:
     bad.write_text("nope")
     result = run_cli(["scan", str(bad)])
     assert result.returncode == 1 and "not a readable Parquet file" in result.stderr
+
+
+def test_classification_reads_values_not_column_names(tmp_path: Path) -> None:
+    """Renamed c0, c1, …: names, streets, postcodes, dates and ids are still found by their
+    values, and the suggested policy keeps none of them."""
+    frame = pl.read_parquet(FIXTURE)
+    original = frame.columns
+    renamed = tmp_path / "renamed.parquet"
+    frame.rename({c: f"c{i}" for i, c in enumerate(original)}).write_parquet(renamed)
+    kinds = {original[int(c.column[1:])]: c.kind for c in classify_file(renamed)}
+    assert kinds["customer_id"] == "IDENTIFIER"
+    assert kinds["full_name"] == "PERSON"
+    assert kinds["email"] == "EMAIL_ADDRESS" and kinds["phone"] == "PHONE_NUMBER"
+    assert kinds["street_address"] == "STREET_ADDRESS"
+    assert kinds["zip"] == "ZIP_CODE"
+    assert kinds["birth_date"] == "DATE_TIME"
+    assert kinds["support_notes"] == "FREE_TEXT"
+    assert kinds["city"] != "NONE"
+    suggested = yaml.safe_load(suggest_policy("renamed", classify_file(renamed)))["columns"]
+    pii = ["customer_id", "full_name", "email", "phone", "street_address", "city", "zip"]
+    for column in [*pii, "birth_date", "support_notes"]:
+        assert suggested[f"c{original.index(column)}"] != "keep", column
+    assert "&id" not in suggest_policy("renamed", classify_file(renamed))  # no YAML anchors
