@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 import polars as pl
 
 from anonymizer.detect.blocks import contact_block_spans
+from anonymizer.detect.coref import surname_mentions
 from anonymizer.detect.names import first_names
 from anonymizer.detect.ner import DEFAULT_MODEL, ENTITIES, NerModel, load_ner, ner_spans
 from anonymizer.detect.normalize import prepare
@@ -162,10 +163,11 @@ def _distinct_spans(
     )
     found = []
     for text, patterns, names in zip(values, pattern_spans, named, strict=True):
-        if not names and wanted is None and (text is None or "\n" not in text):
+        later = surname_mentions(text, [*patterns, *names]) if text else []
+        if not names and not later and wanted is None and (text is None or "\n" not in text):
             found.append(patterns)  # nothing joins the (resolved) pattern spans
             continue
-        spans = [*patterns, *names]
+        spans = [*patterns, *names, *later]
         if text is not None and "\n" in text:
             spans.extend(contact_block_spans(text, spans))
         joined = len(spans) > len(patterns)  # the pattern spans come resolved

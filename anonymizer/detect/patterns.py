@@ -20,7 +20,15 @@ from typing import NamedTuple
 import polars as pl
 
 from anonymizer.detect import addresses, names, places
-from anonymizer.detect.validators import card_ok, iban_ok, ip_ok, phone_ok, phone_shaped, ssn_ok
+from anonymizer.detect.validators import (
+    card_ok,
+    iban_ok,
+    institution_ok,
+    ip_ok,
+    phone_ok,
+    phone_shaped,
+    ssn_ok,
+)
 
 Validator = Callable[[str], bool]
 
@@ -175,6 +183,21 @@ DETECTORS: tuple[PatternDetector, ...] = (
         r"|\b(?:[A-Z][\w&\-]*[ ,] ?){1,3}(?:Inc|LLC|Ltd|Corp|Corporation|GmbH|PLC|plc|AG|"
         r"Technologies|Associates|Holdings)\b\.?",
         score=0.7,
+    ),
+    # Institutions named by a head word: "the Warsaw District Court", "Ministry of Justice",
+    # "Wandsworth prison". A bare "the Court" or "the Ministry" names no one (the validator);
+    # scored above NER's place (0.85), so "Wandsworth prison" is one organisation.
+    PatternDetector(
+        "ORGANIZATION",
+        r"\b(?:(?:The|the) )?((?:[A-Z][\w'’\-]+ ){1,4}(?:Court|Tribunal|Prison|Hospital|"
+        r"University|College|"
+        r"Police|Ministry|Council|Commission|Agency|Department)(?: of(?: the)?(?: [A-Z][\w'’\-]+)"
+        r"{1,4})?|(?:Ministry|Department|University|Court|Commission|Office) of(?: the)?"
+        r"(?: [A-Z][\w'’\-]+){1,4}|(?:[A-Z][\w'’\-]+ ){1,3}(?:prison|hospital|police station|"
+        r"police department|remand centre|detention centre))\b",
+        institution_ok,
+        score=0.88,
+        group=1,
     ),
     # A name after an honorific; the title itself is not part of the span.
     PatternDetector(

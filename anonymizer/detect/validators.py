@@ -160,3 +160,15 @@ def ip_ok(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+_DETERMINERS = frozenset({"The", "A", "An", "This", "That", "These", "Its", "Our", "Their", "Both"})
+
+
+def institution_ok(name: str) -> bool:
+    """An institution's name says which one: a word of its own before the head word ("District
+    Court", "Police Department") or an "of …" part ("Ministry of Justice") — not "the Court"."""
+    words = name.split()
+    while words and words[0] in _DETERMINERS:
+        words = words[1:]
+    return len(words) >= 2
