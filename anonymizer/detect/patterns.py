@@ -184,6 +184,18 @@ DETECTORS: tuple[PatternDetector, ...] = (
         r"Technologies|Associates|Holdings)\b\.?",
         score=0.7,
     ),
+    # Case, application and file numbers of courts and registries: "application no. 12345/04",
+    # "Case C-123/05", "docket no. 21-1234", "1:21-cv-00123". They name one person's case.
+    PatternDetector(
+        "CASE_NUMBER",
+        r"(?i)\b(?:applications?|case|file|docket|complaint|petition)s? (?:nos?\.|numbers?|#) ?"
+        r"([A-Z]{0,3}-?\d{1,7}(?:[/\-]\d{2,5}){1,2})\b",
+        score=0.8,
+        group=1,
+    ),
+    PatternDetector("CASE_NUMBER", r"\b(?:nos?\.|No\.) ?(\d{3,6}/\d{2})\b", score=0.8, group=1),
+    PatternDetector("CASE_NUMBER", r"\bCase ([CTF]-\d{1,4}/\d{2}(?: P)?)\b", score=0.85, group=1),
+    PatternDetector("CASE_NUMBER", r"\b\d:\d{2}-[a-z]{2,3}-\d{3,6}\b", score=0.85),
     # Institutions named by a head word: "the Warsaw District Court", "Ministry of Justice",
     # "Wandsworth prison". A bare "the Court" or "the Ministry" names no one (the validator);
     # scored above NER's place (0.85), so "Wandsworth prison" is one organisation.

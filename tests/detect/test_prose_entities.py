@@ -58,3 +58,24 @@ def test_surnames_that_are_everyday_words_or_short_are_not_followed() -> None:
     spans = [Span(0, 10, "PERSON", 0.85), Span(38, 43, "PERSON", 0.85)]
     assert surname_mentions(text, spans) == []  # "Brown" only capitalised counts; "Ng" short
     assert surname_mentions("Anna Nowak met him.", [Span(0, 10, "PERSON", 0.85)]) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("In application no. 12345/04 the applicant complained.", "12345/04"),
+        ("He lodged it (no. 54321/08) in 2008.", "54321/08"),
+        ("See Case C-123/05 on that point.", "C-123/05"),
+        ("The docket no. 21-1234 was closed.", "21-1234"),
+        ("Filed as 1:21-cv-00123 in Illinois.", "1:21-cv-00123"),
+    ],
+)
+def test_case_and_application_numbers(text: str, number: str) -> None:
+    assert (number, "CASE_NUMBER") in typed(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["Page no. 5 of 12", "Mix 3/4 cup.", "Call no. 415/555", "Case closed."]
+)
+def test_not_case_numbers(text: str) -> None:
+    assert not any(kind == "CASE_NUMBER" for _, kind in typed(text))

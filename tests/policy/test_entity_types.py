@@ -34,7 +34,7 @@ def test_an_unknown_operator_type_is_refused_with_its_line_and_the_close_match()
     [problem] = problems_of(TYPO)
     assert problem.startswith("p.yaml:8: column 'note', field 'operators': ")
     assert "unknown entity type 'EMAIL'; did you mean 'EMAIL_ADDRESS'?" in problem
-    assert "known types: AGE, CREDIT_CARD" in problem
+    assert "known types: AGE, CASE_NUMBER, CREDIT_CARD" in problem
 
 
 def test_every_typo_is_listed_and_deny_list_types_are_known() -> None:
