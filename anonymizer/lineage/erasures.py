@@ -37,42 +37,37 @@ def _sealed_under(column: str, output: str, key_id: str) -> pl.Expr:
     return cells.bin.contains(marker)
 
 
+def _matches(files: list[Path], root: Path, tests: dict[str, pl.Expr]) -> dict[str, int]:
+    """Per ``file:column``, the rows where that column's boolean test holds (non-zero only)."""
+    found: dict[str, int] = {}
+    for path in files:
+        present = [c for c in tests if c in pl.read_parquet_schema(path)]
+        if not present:
+            continue
+        counts = (
+            pl.scan_parquet(path)
+            .select(tests[c].sum().alias(c) for c in present)
+            .collect(engine="streaming")
+        )
+        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+        found.update({f"{name}:{c}": int(counts[c][0]) for c in present if counts[c][0]})
+    return found
+
+
 def subject_cells(
     files: list[Path], root: Path, columns: dict[str, str], key_id: str
 ) -> dict[str, int]:
     """Cells per ``file:column`` sealed under ``key_id``; ``columns`` maps each per-subject
     encrypted column to its cell output (``binary`` or ``base64``)."""
-    found: dict[str, int] = {}
-    for path in files:
-        present = [c for c in columns if c in pl.read_parquet_schema(path)]
-        if not present:
-            continue
-        counts = (
-            pl.scan_parquet(path)
-            .select(_sealed_under(c, columns[c], key_id).sum().alias(c) for c in present)
-            .collect(engine="streaming")
-        )
-        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
-        found.update({f"{name}:{c}": int(counts[c][0]) for c in present if counts[c][0]})
-    return found
+    tests = {c: _sealed_under(c, output, key_id) for c, output in columns.items()}
+    return _matches(files, root, tests)
 
 
 def token_rows(files: list[Path], root: Path, tokens: dict[str, str]) -> dict[str, int]:
     """Rows per ``file:column`` whose value is the subject's keyed token (``tokens``: column →
     the token the release's policy makes of the subject's value)."""
-    found: dict[str, int] = {}
-    for path in files:
-        present = [c for c in tokens if c in pl.read_parquet_schema(path)]
-        if not present:
-            continue
-        counts = (
-            pl.scan_parquet(path)
-            .select((pl.col(c).cast(pl.String) == tokens[c]).sum().alias(c) for c in present)
-            .collect(engine="streaming")
-        )
-        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
-        found.update({f"{name}:{c}": int(counts[c][0]) for c in present if counts[c][0]})
-    return found
+    tests = {c: pl.col(c).cast(pl.String) == token for c, token in tokens.items()}
+    return _matches(files, root, tests)
 
 
 def record_erasure(root: Path, erasure: dict[str, Any], key: Key) -> dict[str, Any]:
