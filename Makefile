@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+DEMO_STAMP := $(VENV)/.demo-stamp
 DEMO   := demo-out
 
 .PHONY: demo test lint bench fuzz example-dp clean
@@ -14,11 +15,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# The demo needs the core and the ner extra only (no torch, no datasets, no test tools).
+$(DEMO_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[ner]'
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	@mkdir -p $(DEMO)
 	@test -f $(DEMO)/keyset.json || $(BIN)/anonymizer keys init $(DEMO)/keyset.json
 	$(BIN)/anonymizer run --policy rules/customers.yaml --keyset $(DEMO)/keyset.json \
 		--overwrite fixtures/customers.parquet $(DEMO)/safe
+	@echo "the command is $(BIN)/anonymizer (or: source $(BIN)/activate, then anonymizer)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
