@@ -169,7 +169,9 @@ def _stream(job: _Job, progress: ProgressSink | None) -> None:
         raise exc.__class__(str(exc).splitlines()[0]) from None
     except (pl.exceptions.PolarsError, pa.ArrowException, OSError) as exc:
         pending.release(job.tmp)
-        if (written := OutputError.of_write(job.target, exc)) is not None:
+        # A write error names the output; a permission error on reading names the input.
+        reading = str(job.item.source) in str(exc) and str(job.tmp) not in str(exc)
+        if not reading and (written := OutputError.of_write(job.target, exc)) is not None:
             raise written from None
         reason = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0][:200]
         raise InputError(
