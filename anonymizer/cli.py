@@ -72,6 +72,7 @@ from anonymizer.report.terminal import (
 )
 from anonymizer.runners import local
 from anonymizer.runners.inputs import discover_inputs, read_schema
+from anonymizer.runners.reencrypt import reencrypt_file
 
 app = typer.Typer(
     name="anonymizer",
@@ -300,9 +301,7 @@ def keys_reencrypt_command(
     wanted = _crypt_columns(columns)
     rules, keys = load_policy(policy), required_keyset(keyset)
     subjects = subject_store(subject_keys, keys)
-    erased = decrypt_file(
-        rules, keys, wanted, input_path, output, reencrypt=True, subjects=subjects
-    )
+    erased = reencrypt_file(rules, keys, wanted, input_path, output, subjects=subjects)
     stdout.print(
         f"re-encrypted {', '.join(wanted)} into {output}{_erased_note(erased)}", soft_wrap=True
     )

@@ -10,6 +10,7 @@ import base64
 import binascii
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +30,9 @@ from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.errors import DecryptionError, InputError, OutputError, PlanError
 from anonymizer.pending import TMP_MARKER
 from anonymizer.policy.models import EncryptRule, Policy
-from anonymizer.transforms import BuildContext, get_transform
+
+# Seals decrypted columns again: (frame, the columns' encrypt rules, subject store) → frame.
+Reseal = Callable[[pl.LazyFrame, dict[str, EncryptRule], SubjectKeyStore | None], pl.LazyFrame]
 
 
 @dataclass
@@ -150,26 +153,6 @@ def _decrypting(
     return frame.with_columns(expressions), failures, rules
 
 
-def _reencrypting(
-    frame: pl.LazyFrame,
-    policy: Policy,
-    keyset: Keyset,
-    columns: list[str],
-    subjects: SubjectKeyStore | None = None,
-) -> tuple[pl.LazyFrame, _Failures, dict[str, EncryptRule]]:
-    """Decrypt with whichever key each cell names, then encrypt under the primary key."""
-    decrypted, failures, rules = _decrypting(frame, policy, keyset, columns, subjects)
-    schema = decrypted.collect_schema()
-    encrypt = get_transform("encrypt")
-    expressions = []
-    for column, rule in rules.items():
-        ctx = BuildContext(column, schema[column], schema, keyset, policy.dataset_id, subjects)
-        expression = encrypt.expression(rule, ctx)
-        assert expression is not None
-        expressions.append(expression.alias(column))
-    return decrypted.with_columns(expressions), failures, rules
-
-
 def _output_at_rest(
     policy: Policy,
     keyset: Keyset,
@@ -232,23 +215,26 @@ def decrypt_file(
     source: Path,
     target: Path,
     *,
-    reencrypt: bool = False,
+    reseal: Reseal | None = None,
     subjects: SubjectKeyStore | None = None,
 ) -> dict[str, int]:
     """Stream ``source`` to ``target`` with ``columns`` decrypted, atomically.
 
-    With ``reencrypt`` the columns are encrypted again under the keyset's primary keys (after a
-    rotation), so old keys can be retired once every file has been rewritten. Cells of erased
-    subjects (``keys forget``) come out null; the count per column is returned.
+    With ``reseal`` (the runner's ``reencrypt_file`` passes the encrypt transform) the decrypted
+    columns are sealed again, and at-rest columns too, under the keyset's primary keys, so old
+    keys can be retired once every file has been rewritten. Cells of erased subjects
+    (``keys forget``) come out null; the count per column is returned.
     """
+    reencrypt = reseal is not None
     if target.resolve() == source.resolve():
         raise InputError(f"{target}: would overwrite the input; choose another output file")
     props = decryption_properties(policy, keyset, source)
     at_rest = _output_at_rest(policy, keyset, source, columns, reencrypt)
     try:
         frame = pl.scan_parquet(source, decryption=props)
-        build = _reencrypting if reencrypt else _decrypting
-        query, failures, _ = build(frame, policy, keyset, columns, subjects)
+        query, failures, rules = _decrypting(frame, policy, keyset, columns, subjects)
+        if reseal is not None:
+            query = reseal(query, rules, subjects)
     except (pl.exceptions.PolarsError, OSError):
         raise InputError(f"{source}: not a readable Parquet file; check the input path") from None
     except DecryptionError:

@@ -1,0 +1,56 @@
+"""Lower layers never import higher ones (cli → runners → policy/report/dp/hooks →
+transforms/lineage → detect/crypto/privacy): a walk over every module's imports."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "anonymizer"
+ABOVE_THE_PRIMITIVES = ("transforms", "runners", "api", "hooks", "report", "dp", "cli")
+
+
+def imported(path: Path) -> set[str]:
+    """The ``anonymizer.*`` modules a file imports (from-imports and plain imports)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return {n for n in names if n == "anonymizer" or n.startswith("anonymizer.")}
+
+
+def _top(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+@pytest.mark.parametrize("layer", ["crypto", "detect", "privacy"])
+def test_primitives_import_no_higher_layer(layer: str) -> None:
+    offending = [
+        f"{path.relative_to(PACKAGE)} imports {module}"
+        for path in sorted((PACKAGE / layer).rglob("*.py"))
+        for module in imported(path)
+        if _top(module).startswith(ABOVE_THE_PRIMITIVES)
+    ]
+    assert offending == []
+
+
+def test_only_the_cli_imports_the_cli() -> None:
+    offending = [
+        f"{path.relative_to(PACKAGE)} imports {module}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if not path.name.startswith("cli") and path.name != "__main__.py"
+        for module in imported(path)
+        if _top(module).startswith("cli")
+    ]
+    assert offending == []
+
+
+def test_the_walk_sees_imports() -> None:
+    """The check above would pass vacuously if the walk found nothing."""
+    assert "anonymizer.crypto.field" in imported(PACKAGE / "crypto" / "decrypt.py")
+    assert "anonymizer.transforms" in imported(PACKAGE / "runners" / "reencrypt.py")
