@@ -8,20 +8,21 @@ DEMO   := demo-out
 
 .PHONY: demo test lint bench fuzz example-dp clean
 
-$(STAMP): pyproject.toml
+# Create the venv when missing and install the project with the extra $(1).
+define install
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[$(1)]'
+	touch $@
+endef
+
+$(STAMP): pyproject.toml
+	$(call install,dev)
 
 # The demo needs the core and the ner extra only (no torch, no datasets, no test tools).
 $(DEMO_STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[ner]'
-	touch $(DEMO_STAMP)
+	$(call install,ner)
 
 demo: $(DEMO_STAMP)
 	@mkdir -p $(DEMO)
