@@ -16,6 +16,7 @@ import polars as pl
 import typer
 
 from anonymizer.cli_common import (
+    JsonOption,
     KeysetOption,
     SubjectKeysOption,
     guarded,
@@ -41,33 +42,38 @@ PolicyOption = Annotated[
 ]
 
 
-def _store(path: Path | None, keyset: Path | None, command: str) -> SubjectKeyStore:
-    store = subject_store(path, required_keyset(keyset))
+def _store(path: Path | None, keyset: Keyset, command: str) -> SubjectKeyStore:
+    store = subject_store(path, keyset)
     if store is None:
         raise KeyringError(f"{command} needs --subject-keys PATH (or ANONYMIZER_SUBJECT_KEYS)")
     return store
 
 
-def _subject_columns(policy: Policy) -> dict[str, str]:
-    columns: dict[str, str] = {
-        c: r.output for c, r in policy.columns.items() if isinstance(r, EncryptRule) and r.subject
-    }
-    if not columns:
+def _per_subject(policy: Policy) -> dict[str, EncryptRule]:
+    """The columns the policy seals per subject (``encrypt: {subject: …}``); PlanError if none."""
+    rules = {c: r for c, r in policy.columns.items() if isinstance(r, EncryptRule) and r.subject}
+    if not rules:
         raise PlanError(
             f"policy {policy.name!r} encrypts no column per subject (encrypt: {{subject: …}}); "
             "only such cells can be found and erased"
         )
-    return columns
+    return rules
 
 
 def _cells(data: str, policy: Policy, key_id: str) -> dict[str, int]:
     root, items = discover_inputs(data)
-    return subject_cells([i.source for i in items], root, _subject_columns(policy), key_id)
+    outputs: dict[str, str] = {c: r.output for c, r in _per_subject(policy).items()}
+    return subject_cells([i.source for i in items], root, outputs, key_id)
+
+
+def _token_rows(data: str, policy: Policy, subject: str, keyset: Keyset) -> dict[str, int]:
+    root, items = discover_inputs(data)
+    return token_rows([i.source for i in items], root, _tokens(policy, subject, keyset))
 
 
 def _tokens(policy: Policy, subject: str, keyset: Keyset) -> dict[str, str]:
     """The keyed token the policy makes of ``subject`` in each tokenised subject column."""
-    named = {r.subject for r in policy.columns.values() if isinstance(r, EncryptRule) and r.subject}
+    named = {r.subject for r in _per_subject(policy).values() if r.subject}
     tokens = {}
     for column in sorted(named):
         rule = policy.columns.get(column)
@@ -87,16 +93,15 @@ def find_command(
     policy: PolicyOption,
     subject_keys: SubjectKeysOption = None,
     keyset: KeysetOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Count the cells of DATA sealed under SUBJECT's key, and the rows holding its token."""
     keys = required_keyset(keyset)
-    store = _store(subject_keys, keyset, "subjects find")
+    store = _store(subject_keys, keys, "subjects find")
     rules = load_policy(policy)
     key_id = store.key_id(subject)
     cells = _cells(data, rules, key_id)
-    root, items = discover_inputs(data)
-    rows = token_rows([i.source for i in items], root, _tokens(rules, subject, keys))
+    rows = _token_rows(data, rules, subject, keys)
     if as_json:
         erased = store.erased_at(subject)
         doc = {"subject_key_id": key_id, "erased_at": erased, "cells": cells, "token_rows": rows}
@@ -126,17 +131,18 @@ def forget_command(
 ) -> None:
     """Crypto-shred SUBJECT: delete its key, so its encrypted cells can never be decrypted."""
     keys = required_keyset(keyset)
-    store = _store(subject_keys, keyset, "keys forget")
+    store = _store(subject_keys, keys, "keys forget")
     releases = record or []
     if releases and policy is None:
         raise PlanError("--record needs --policy, to know which columns hold the subject")
+    rules = load_policy(policy) if policy is not None else None
     if releases and SIGN_PURPOSE not in keys.purposes:
         raise KeyringError(f"{keys.source}: --record signs the erasure and needs a sign key")
     for release in releases:
         if not (release / MANIFEST_NAME).is_file():
             raise ManifestError(f"{release}: no manifest here; --record takes a release directory")
     key_id = store.key_id(subject)
-    found = {r: _cells(str(r), load_policy(policy), key_id) for r in releases if policy}
+    found = {r: _cells(str(r), rules, key_id) for r in releases if rules is not None}
     if not store.forget(subject):
         when = store.erased_at(subject)
         if when is not None:

@@ -87,16 +87,6 @@ def properties_for(
     )
 
 
-def encryption_properties(
-    policy: Policy, keyset: Keyset | None, file_name: str
-) -> pl.ParquetEncryptionProperties | None:
-    """Writer properties for one output file, or None when the policy has no at_rest section."""
-    if keyset is None:
-        return None
-    record = written_record(policy, keyset, file_name)
-    return None if record is None else properties_for(record, policy, keyset)
-
-
 def read_record(source: Path) -> AtRestRecord | None:
     """The at-rest record in a file's (plaintext) footer; None for a file without one."""
     try:
@@ -115,10 +105,10 @@ def read_record(source: Path) -> AtRestRecord | None:
 
 
 def _material(record: AtRestRecord, keyset: Keyset, source: Path | str) -> bytes:
-    for key in keyset.keys:
-        if key.key_id == record.key_id:
-            return key.material
-    raise record.wrong_key(source)
+    key = keyset.by_id(record.key_id)
+    if key is None:
+        raise record.wrong_key(source)
+    return key.material
 
 
 def decryption_properties(
@@ -138,6 +128,13 @@ def decryption_properties(
         material = keyset.for_purpose(policy.at_rest.key).material
         footer, columns = _keys(material, policy.dataset_id, tuple(policy.at_rest.columns))
         return pl.ParquetDecryptionProperties(footer_key=footer, column_keys=columns)
+    return recorded_properties(policy, keyset, source, record)
+
+
+def recorded_properties(
+    policy: Policy, keyset: Keyset, source: Path, record: AtRestRecord
+) -> pl.ParquetDecryptionProperties:
+    """Reader properties for ``source`` under the key its ``record`` names, checked."""
     material = _material(record, keyset, source)
     footer, columns = _keys(material, policy.dataset_id, record.columns)
     props = pl.ParquetDecryptionProperties(footer_key=footer, column_keys=columns)

@@ -22,6 +22,7 @@ from anonymizer.crypto.at_rest import (
     decryption_properties,
     properties_for,
     read_record,
+    recorded_properties,
 )
 from anonymizer.crypto.envelope import KIND_TEXT, Envelope
 from anonymizer.crypto.field import FieldDecryptor
@@ -157,6 +158,7 @@ def _output_at_rest(
     policy: Policy,
     keyset: Keyset,
     source: Path,
+    record: AtRestRecord | None,
     columns: list[str],
     reencrypt: bool,
 ) -> AtRestRecord | None:
@@ -166,17 +168,16 @@ def _output_at_rest(
     they had. Re-encrypting seals every at-rest column under the primary key of that key's
     purpose, so the old key can be retired.
     """
-    record = read_record(source)
     if record is None and policy.at_rest is not None:
         primary = keyset.for_purpose(policy.at_rest.key).key_id
         record = AtRestRecord(primary, tuple(policy.at_rest.columns), source.name)
     if record is None:
         return None
     if reencrypt:
-        purpose = next((k.purpose for k in keyset.keys if k.key_id == record.key_id), None)
-        if purpose is None:
+        key = keyset.by_id(record.key_id)
+        if key is None:
             raise record.wrong_key(source)
-        return AtRestRecord(keyset.for_purpose(purpose).key_id, record.columns, record.file)
+        return AtRestRecord(keyset.for_purpose(key.purpose).key_id, record.columns, record.file)
     remaining = tuple(c for c in record.columns if c not in columns)
     return AtRestRecord(record.key_id, remaining, record.file) if remaining else None
 
@@ -228,8 +229,13 @@ def decrypt_file(
     reencrypt = reseal is not None
     if target.resolve() == source.resolve():
         raise InputError(f"{target}: would overwrite the input; choose another output file")
-    props = decryption_properties(policy, keyset, source)
-    at_rest = _output_at_rest(policy, keyset, source, columns, reencrypt)
+    record = read_record(source)  # the footer once: for reading, and for what stays sealed
+    props = (
+        recorded_properties(policy, keyset, source, record)
+        if record is not None
+        else decryption_properties(policy, keyset)
+    )
+    at_rest = _output_at_rest(policy, keyset, source, record, columns, reencrypt)
     try:
         frame = pl.scan_parquet(source, decryption=props)
         query, failures, rules = _decrypting(frame, policy, keyset, columns, subjects)

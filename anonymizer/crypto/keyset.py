@@ -82,6 +82,10 @@ class Keyset:
             f"create a keyset with it: anonymizer keys init PATH --purpose {purpose}"
         )
 
+    def by_id(self, key_id: str) -> Key | None:
+        """The key with this id, of any generation (None when the keyset does not hold it)."""
+        return next((key for key in self.keys if key.key_id == key_id), None)
+
     @property
     def purposes(self) -> list[str]:
         """The purposes this keyset has a key for, once each, in order of first appearance."""

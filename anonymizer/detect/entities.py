@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import gc
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
@@ -94,11 +95,24 @@ def detection_record(model: NerModel | None, user: UserRecognizers | None = None
 
 
 def user_recognizers(rule: DetectRule) -> UserRecognizers | None:
-    """The rule's Presidio configuration, if it names any."""
+    """The rule's Presidio configuration, if it names any (built once per configuration and
+    recognizer-file version: compiling a plan asks for it to check, build and record it)."""
     if rule.recognizers is None and not rule.deny_lists and not rule.allow_list:
         return None
     path = Path(rule.recognizers) if rule.recognizers is not None else None
-    return UserRecognizers.build(path, rule.deny_lists, rule.allow_list)
+    stamp = path.stat().st_mtime_ns if path is not None and path.is_file() else None
+    deny = tuple((entity, tuple(words)) for entity, words in sorted(rule.deny_lists.items()))
+    return _user_recognizers(path, stamp, deny, tuple(rule.allow_list))
+
+
+@functools.lru_cache(maxsize=16)
+def _user_recognizers(
+    path: Path | None,
+    stamp: int | None,
+    deny: tuple[tuple[str, tuple[str, ...]], ...],
+    allow: tuple[str, ...],
+) -> UserRecognizers:
+    return UserRecognizers.build(path, dict(deny), allow)
 
 
 def find_spans(
