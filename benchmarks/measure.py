@@ -40,7 +40,8 @@ def run_measured(mode: str, target: str, args: list[str]) -> Measured:
 def figure(
     value: float, unit: str, baseline: float | None = None, *, digits: int = 0
 ) -> dict[str, object]:
-    """One results.json entry: value, unit, and the same-run baseline with the ratio to it."""
+    """One results.json entry: value, unit, and the same-run baseline with the ratio to it (none
+    where the baseline is zero: Presidio finding no span of a kind)."""
 
     def rounded(x: float) -> float:
         return round(x, digits) if digits else round(x)
@@ -49,7 +50,7 @@ def figure(
         "value": rounded(value),
         "unit": unit,
         "baseline": None if baseline is None else rounded(baseline),
-        "ratio": None if baseline is None else float(f"{value / baseline:.3g}"),
+        "ratio": None if not baseline else float(f"{value / baseline:.3g}"),
     }
 
 

@@ -118,6 +118,12 @@ def _usps_suffixes() -> str:
 
 
 _BUILDING = re.compile(r"(?<![\w.\-])(\d{1,5}) $")
+# A month name (and a day) right before a number: the number is a year, not a building ("On 7
+# May 2004 State Security Courts were abolished").
+_YEAR_OF_DATE = re.compile(
+    r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+    r"(?: \d{1,2}(?:st|nd|rd|th)?,?)? $"
+)
 _LEADING_NUMBER = re.compile(r"(\d{1,5}) (?=\D)")
 _MILITARY = re.compile(
     r"(?i)\b(?:(?:PSC|Unit) \d{3,5},? Box \d{3,5}|(?:USNS|USNV|USS|USCGC) [A-Z][a-z]+)"
@@ -270,7 +276,7 @@ def address_spans(text: str, *, parts: bool = False) -> list[tuple[int, int, str
     taken = max((end for _, end, _ in spans), default=0)
     for match in _streets().finditer(text):
         start, end = match.span()
-        if start < taken:
+        if start < taken or _YEAR_OF_DATE.search(text, max(0, start - 16), start):
             continue
         block: list[tuple[int, int, str]] = []
         kind = match.lastgroup

@@ -35,7 +35,7 @@ from anonymizer.detect.presidio import UserRecognizers
 from anonymizer.errors import PlanError
 from anonymizer.policy.models import DetectRule
 
-PATTERNS_VERSION = "5"
+PATTERNS_VERSION = "6"
 NO_NER_WARNING = (
     "no NER model is installed, so names, places and organisations are NOT detected "
     "(pattern detectors still run); install it with: pip install 'anonymizer[ner]'"

@@ -169,9 +169,44 @@ def tidy(text: str, start: int, end: int, label: str) -> list[tuple[int, int]]:
         if label in {"GPE", "LOC"} and (region := _region_of().match(text, a, b)):
             a = region.end()  # "Southern Italy": the country is the place named
         generic = text[a:b].upper() in _GENERIC_ABBREVIATIONS
-        if b > a and any(wanted(ch) for ch in text[a:b]) and not generic:
+        named = label not in _NAMING or names_one(text, a, b)
+        if b > a and any(wanted(ch) for ch in text[a:b]) and not generic and named:
             pieces.append((a, b))
     return pieces
+
+
+_NAMING = frozenset({"ORG", "GPE", "LOC", "FAC"})
+# Words that alone name a kind of body, not one body: "the Court", "the Government", "the
+# Fourth Section". With a word of its own ("Istanbul Assize Court") the name says which.
+_KINDS_OF_BODY = frozenset(
+    {"court", "courts", "chamber", "government", "state", "states", "commission", "section"}
+    | {"ministry", "convention", "registry", "registrar", "agent", "delegate", "parliament"}
+    | {"police", "army", "navy", "prosecutor", "tribunal", "council", "committee", "department"}
+    | {"office", "agency", "board", "bank", "union", "party", "school", "university", "prison"}
+    | {"hospital", "church", "company", "firm", "republic", "kingdom", "assembly", "senate"}
+    | {"congress", "cabinet", "authority", "authorities", "administration", "division", "the"}
+    | {"grand", "first", "second", "third", "fourth", "fifth", "sixth", "plenary", "high"}
+    | {"supreme", "constitutional", "federal", "national", "regional", "district", "public"}
+)
+_HEADING_WORDS = 6  # a line in capitals this short is a heading ("THE FACTS"), not a sentence
+_STATUTE = re.compile(r"\bAct(?: (?:of )?\d{4})?$")
+
+
+def names_one(text: str, start: int, end: int) -> bool:
+    """Whether an organisation or place found by the model names one: not only words for a
+    kind of body ("the Court", "Fourth Section"), not a statute ("the Theft Act 1968"), not
+    written without a capital ("inter alia"), and not on a heading line ("THE FACTS"), where a
+    model takes capitals for a name."""
+    value = text[start:end]
+    words = value.split()
+    if all(word.lower() in _KINDS_OF_BODY for word in words) or _STATUTE.search(value):
+        return False
+    if not any(ch.isupper() for ch in value):
+        return False
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line = text[line_start : len(text) if line_end < 0 else line_end]
+    return any(ch.islower() for ch in line) or len(line.split()) > _HEADING_WORDS
 
 
 @functools.lru_cache(maxsize=1)

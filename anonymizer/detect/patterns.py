@@ -20,6 +20,7 @@ from typing import NamedTuple
 import polars as pl
 
 from anonymizer.detect import addresses, names, places
+from anonymizer.detect.honorifics import honorific_initials, honorific_name, honorific_name_ok
 from anonymizer.detect.validators import (
     card_ok,
     iban_ok,
@@ -197,11 +198,13 @@ DETECTORS: tuple[PatternDetector, ...] = (
     PatternDetector("CASE_NUMBER", r"\bCase ([CTF]-\d{1,4}/\d{2}(?: P)?)\b", score=0.85, group=1),
     PatternDetector("CASE_NUMBER", r"\b\d:\d{2}-[a-z]{2,3}-\d{3,6}\b", score=0.85),
     # Institutions named by a head word: "the Warsaw District Court", "Ministry of Justice",
-    # "Wandsworth prison". A bare "the Court" or "the Ministry" names no one (the validator);
-    # scored above NER's place (0.85), so "Wandsworth prison" is one organisation.
+    # "Wandsworth prison", "the 5th Chamber of the Ankara Civil Court of First Instance". A bare
+    # "the Court" or "the Ministry" names no one (the validator); scored above NER's place
+    # (0.85), so "Wandsworth prison" is one organisation.
     PatternDetector(
         "ORGANIZATION",
-        r"\b(?:(?:The|the) )?((?:[A-Z][\w'’\-]+ ){1,4}(?:Court|Tribunal|Prison|Hospital|"
+        r"\b(?:(?:The|the) )?((?:\d{1,2}(?:st|nd|rd|th) (?:[A-Z][\w'’\-]+ )?(?:of the )?)?"
+        r"(?:[A-Z][\w'’\-]+ ){1,4}(?:Court|Tribunal|Prison|Hospital|"
         r"University|College|"
         r"Police|Ministry|Council|Commission|Agency|Department)(?: of(?: the)?(?: [A-Z][\w'’\-]+)"
         r"{1,4})?|(?:Ministry|Department|University|Court|Commission|Office) of(?: the)?"
@@ -211,13 +214,11 @@ DETECTORS: tuple[PatternDetector, ...] = (
         score=0.88,
         group=1,
     ),
-    # A name after an honorific; the title itself is not part of the span.
-    PatternDetector(
-        "PERSON",
-        r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame)\.? ([A-Z][a-z]+(?:[ \-][A-Z][a-z]+){0,2})\b",
-        score=0.8,
-        group=1,
-    ),
+    # A name after an honorific, the honorific with it: "Mr Cengiz Polat", "Mr E. Kanar",
+    # "Mr G.D.", "Mr. W. Ganshof van der Meersch" are one person. Above NER's place and
+    # organisation (0.85), so "Mr G.D." is a person; below a parsed street (0.9): "Oak Dr".
+    PatternDetector("PERSON", honorific_name(), honorific_name_ok, score=0.88),
+    PatternDetector("PERSON", honorific_initials(), score=0.88),
 )
 
 

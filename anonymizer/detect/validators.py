@@ -141,9 +141,10 @@ def _shape_rule(
     if meta.national_prefix_transform_rule or not all(n.isdigit() for n in nationals if n):
         return None
     country = str(meta.country_code)
-    # Parsing may strip a national prefix, then the country code, then the national prefix.
-    optional = (("", *nationals), ("", country), ("", *nationals))
-    leads = tuple(dict.fromkeys(a + b + c for a, b, c in itertools.product(*optional)))
+    # Parsing may strip a national prefix, then the country code, then the national prefix —
+    # once or, as leading zeros of the national number, twice ("49 00 201…" in Germany).
+    optional = (("", *nationals), ("", country), ("", *nationals), ("", *nationals))
+    leads = tuple(dict.fromkeys("".join(parts) for parts in itertools.product(*optional)))
     dialling = re.compile(meta.international_prefix) if meta.international_prefix else None
     return re.compile(meta.general_desc.national_number_pattern), leads, dialling
 

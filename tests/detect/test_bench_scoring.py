@@ -1,20 +1,63 @@
-"""The detection benchmark's own arithmetic: span matching, and the two sides timed in turns."""
+"""The detection benchmark's own arithmetic: span matching (type-agnostic and typed, ignored
+regions, the confusion table), the development sets, and the two sides timed in turns."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
-from benchmarks import detection
+from benchmarks import detection_speed as detection
+from benchmarks.detection import prose_dates
+from benchmarks.detection_sets import Sample, development_sets, score_set
 
 
 def test_spans_match_one_to_one_at_the_iou_threshold() -> None:
-    gold = [[(0, 10), (20, 30)]]
+    sample = [Sample("x" * 40, ((0, 10, "PERSON"), (20, 30, "PERSON")))]
     # (0, 9) has IoU 0.9 with (0, 10); (21, 30) too with (20, 30); (0, 10) again matches nothing.
-    found = detection.score(gold, [[(0, 9), (21, 30), (0, 10)]], 0.9)
-    assert found["recall"] == 1.0 and found["precision"] == pytest.approx(2 / 3)
-    assert detection.score(gold, [[(0, 8)]], 0.9)["recall"] == 0.0  # IoU 0.8
-    assert detection.score(gold, [[(0, 8)]], 0.7)["recall"] == 0.5
-    assert detection.score([[]], [[]], 0.9) == {"precision": 0.0, "recall": 0.0, "f2": 0.0}
+    found = score_set(sample, [[(0, 9, "PERSON"), (21, 30, "PERSON"), (0, 10, "PERSON")]], 0.9)
+    assert found.agnostic.figures()["recall"] == 1.0
+    assert found.agnostic.figures()["precision"] == pytest.approx(2 / 3)
+    assert score_set(sample, [[(0, 8, "PERSON")]], 0.9).agnostic.figures()["recall"] == 0.0
+    assert score_set(sample, [[(0, 8, "PERSON")]], 0.7).agnostic.figures()["recall"] == 0.5
+    empty = score_set([Sample("", ())], [[]], 0.9).agnostic.figures()
+    assert empty == {"precision": 0.0, "recall": 0.0, "f2": 0.0, "support": 0.0}
+
+
+def test_a_span_of_the_wrong_kind_counts_only_type_agnostic_and_shows_in_the_confusion() -> None:
+    sample = [Sample("On 16 January 1999 he left.", ((3, 18, "DATE_TIME"),))]
+    found = score_set(sample, [[(3, 18, "STREET_ADDRESS")]], 0.9)
+    assert found.agnostic.figures()["recall"] == 1.0
+    assert found.typed.figures()["recall"] == 0.0 and found.typed.figures()["precision"] == 0.0
+    assert found.typed.figures("DATE_TIME")["recall"] == 0.0
+    assert found.confusion == Counter({("DATE_TIME", "STREET_ADDRESS"): 1})
+    missed = score_set(sample, [[]], 0.9)
+    assert missed.confusion == Counter({("DATE_TIME", "-"): 1})
+
+
+def test_a_prediction_inside_an_ignored_region_is_neither_right_nor_wrong() -> None:
+    sample = [Sample("a Samsung Galaxy and Ann", ((21, 24, "PERSON"),), ignored=((2, 16),))]
+    found = score_set(sample, [[(2, 9, "ORGANIZATION"), (21, 24, "PERSON")]], 0.9)
+    assert found.agnostic.figures()["precision"] == 1.0  # "Samsung" lies inside a product
+    outside = score_set(sample, [[(0, 1, "ORGANIZATION"), (21, 24, "PERSON")]], 0.9)
+    assert outside.agnostic.figures()["precision"] == 0.5
+
+
+def test_prose_dates_are_calendar_dates_not_durations() -> None:
+    text = "On 5 April 1993, for six months, born in 1965."
+    gold = ((3, 15, "DATE_TIME"), (21, 31, "DATE_TIME"), (41, 45, "DATE_TIME"), (0, 2, "X"))
+    [only] = prose_dates([Sample(text, gold)])
+    assert [text[a:b] for a, b, _ in only.gold] == ["5 April 1993", "1965"]
+
+
+def test_the_development_sets_are_whole_and_kept_apart() -> None:
+    sets = development_sets()
+    assert [len(sets[name]) for name in sets] == [1500, 1009, 6, 2]
+    assert sum(len(s.gold) for s in sets["wnut17"]) == 617  # products and works are ignored
+    for sample in sets["tab_dev"] + sets["tab_heldout"]:
+        assert all(0 <= a < b <= len(sample.text) for a, b, _ in sample.gold)
+    dev = {s.text for s in sets["tab_dev"]}
+    assert not dev & {s.text for s in sets["tab_heldout"]}
 
 
 def test_the_two_sides_are_timed_in_turns_ours_as_a_median_theirs_as_a_total(

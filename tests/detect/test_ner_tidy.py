@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from anonymizer.detect.ner import tidy
+from anonymizer.detect.ner import names_one, tidy
 
 
 @pytest.mark.parametrize(
@@ -39,3 +39,39 @@ def test_tidy(text: str, label: str, pieces: list[str]) -> None:
 def test_offsets_stay_in_the_source_text() -> None:
     text = "Met Usamov and Bowers today"
     assert [text[a:b] for a, b in tidy(text, 4, 21, "PERSON")] == ["Usamov", "Bowers"]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("the Court decided", "Court"),
+        ("assigned to the Fourth Section of the Court", "Fourth Section"),
+        ("the Government each filed", "Government"),
+        (
+            "section 76 of the Police and Criminal Evidence Act 1984.",
+            "Police and Criminal Evidence Act 1984",
+        ),
+        ("accusing them, inter alia, of membership", "inter alia"),
+        ("observations.\n\nTHE FACTS\n\nI. THE CIRCUMSTANCES", "THE FACTS"),
+    ],
+)
+def test_names_of_no_one_body_are_not_organisations(text: str, value: str) -> None:
+    start = text.index(value)
+    assert not names_one(text, start, start + len(value))
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("before the Istanbul State Security Court.", "Istanbul State Security Court"),
+        ("the Court of Cassation quashed", "Court of Cassation"),
+        ("officers of the Siverek Security Directorate", "Siverek Security Directorate"),
+        (
+            "REPORT BY THE MINISTRY OF JUSTICE OF THE REPUBLIC OF POLAND ON THE EVENTS OF 1994",
+            "MINISTRY OF JUSTICE",
+        ),
+    ],
+)
+def test_names_of_one_body_are_kept(text: str, value: str) -> None:
+    start = text.index(value)
+    assert names_one(text, start, start + len(value))

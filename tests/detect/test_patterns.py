@@ -7,7 +7,7 @@ import itertools
 import phonenumbers
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from anonymizer.detect.patterns import Span, detect_texts, resolve_overlaps, spans_in
@@ -51,7 +51,8 @@ POSITIVES = [
     ("My zip code is 90010-170", "ZIP_CODE", "90010-170"),
     ("ZIP: B0J 2H0", "ZIP_CODE", "B0J 2H0"),
     ("shares in Gradiant Research LLC rose", "ORGANIZATION", "Gradiant Research LLC"),
-    ("Ms. Amber Quinn", "TITLE", "Ms."),
+    ("Ms. Amber Quinn", "PERSON", "Ms. Amber Quinn"),
+    ("Our Dr. will call you back.", "TITLE", "Dr."),
 ]
 
 NEGATIVES = [
@@ -102,6 +103,7 @@ _PHONE_LEADS += ["180020", "0180020"]  # Britain's second national prefix
     st.text("0123456789", min_size=4, max_size=14),
     st.sampled_from(["US", *PHONE_REGIONS]),
 )
+@example("49", "00201000000000", "DE")  # found by this test: two national prefixes stripped
 @settings(max_examples=400, deadline=None)
 def test_the_length_check_before_parsing_never_drops_a_valid_number(
     lead: str, rest: str, region: str
