@@ -127,6 +127,9 @@ _LEADING_ROLE = re.compile(
     r"(?:Producer|Director|Author|Writer|Singer|Actor|Actress|Coach|Senator|President|Governor"
     r"|Mayor|Minister|Judge|Detective|Sergeant|Officer|Reverend|[a-z]+-\w+)\s+"
 )
+_LEADING_DATE_WORD = re.compile(
+    r"(?i:dated|on|since|from|until|till|by|in|before|after|circa|as of)\s+(?=\S*\d)"
+)
 _TRAILING = re.compile(r"(?:\s+(?:of|and|in|at|on|for|to))*(?:['’]s|['’])?[\s.,;:!?>)\]]*$")
 _BREAK = re.compile(r"(\n|[:;\"“”()\[\]!?])")
 # A person's name holds no digits and no address unit: "Cindy Holinka Apt. 117" is two things.
@@ -189,6 +192,7 @@ _KINDS_OF_BODY = frozenset(
     | {"supreme", "constitutional", "federal", "national", "regional", "district", "public"}
 )
 _HEADING_WORDS = 6  # a line in capitals this short is a heading ("THE FACTS"), not a sentence
+_NUMERIC_DATE = re.compile(r"\b\d{1,4}[/.\-]\d{1,2}[/.\-]\d{2,4}\b")
 _STATUTE = re.compile(r"\bAct(?: (?:of )?\d{4})?$")
 
 
@@ -200,6 +204,8 @@ def names_one(text: str, start: int, end: int) -> bool:
     value = text[start:end]
     words = value.split()
     if all(word.lower() in _KINDS_OF_BODY for word in words) or _STATUTE.search(value):
+        return False
+    if _NUMERIC_DATE.search(value):  # "Dated 05/03/2004" is a date the model took for a name
         return False
     if not any(ch.isupper() for ch in value):
         return False
@@ -217,9 +223,11 @@ def _region_of() -> re.Pattern[str]:
 
 
 def _lead(text: str, a: int, b: int, label: str) -> re.Match[str] | None:
-    """What to strip at ``a``: a line prefix, an article, or a role before a person's name."""
+    """What to strip at ``a``: a line prefix, an article, a role before a person's name, or a
+    word before a date ("Dated 05/03/2004")."""
     role = _LEADING_ROLE.match(text, a, b) if label == "PERSON" else None
-    return _LINE_PREFIX.match(text, a, b) or _LEADING.match(text, a, b) or role
+    dated = _LEADING_DATE_WORD.match(text, a, b) if label in {"DATE", "TIME"} else None
+    return _LINE_PREFIX.match(text, a, b) or _LEADING.match(text, a, b) or role or dated
 
 
 def _may_hold_entity(text: str) -> bool:

@@ -75,6 +75,9 @@ _PHONE_WORDS = (
     r"phone|tel|telephone|mobile|cell|fax|desk|call(?:ing)?(?: me)?(?: on| at)?|reach(?: me)? at|"
     r"answering at|messages to|text(?: me)? at|number is"
 )
+_MONTHS = (
+    "(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+)
 _PHONE_SHAPE = r"\+?\(?\d[\d ().\-]{5,20}\d(?:\s?(?:x|ext\.?)\s?\d{1,5})?"
 
 DETECTORS: tuple[PatternDetector, ...] = (
@@ -150,9 +153,28 @@ DETECTORS: tuple[PatternDetector, ...] = (
     ),
     PatternDetector(
         "DATE_TIME",
-        r"(?i)\b(?:\d{1,2}(?:st|nd|rd|th)? (?:of )?)?(?:jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|"
+        r"(?i)\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,? )?"
+        r"(?:\d{1,2}(?:st|nd|rd|th)? (?:of )?)?(?:jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|"
         r"nov|dec)[a-z]*\.? (?:\d{1,2}(?:st|nd|rd|th)?,? )?(?:19|20)\d{2}\b",
         score=0.8,
+    ),
+    # A day and a month written out, without the year ("on 30 January", "by March 5th").
+    PatternDetector(
+        "DATE_TIME",
+        rf"\b\d{{1,2}}(?:st|nd|rd|th)? (?:of )?{_MONTHS}\b|\b{_MONTHS} \d{{1,2}}(?:st|nd|rd|th)?\b",
+        score=0.6,
+    ),
+    # A year in prose after a word that says so ("born in 1965", "since 1998", "until 2004"),
+    # and decades ("the 1990s", "the mid-1980s"). "by 2000 people" is not one: no "by".
+    PatternDetector(
+        "DATE_TIME",
+        r"(?i)\b(?:in|since|until|till|during|born|before|after|early|late|mid-?|year|spring|"
+        r"summer|autumn|fall|winter) ((?:1[89]|20)\d\d)\b",
+        score=0.6,
+        group=1,
+    ),
+    PatternDetector(
+        "DATE_TIME", r"\b(?:(?:early|late|mid)[ \-])?(?:1[89]|20)\d0['’]?s\b", score=0.6
     ),
     PatternDetector("AGE", r"\b(\d{1,3})[ \-]years?[ \-]old\b", score=0.8, group=1),
     PatternDetector("AGE", r"(?i)\b(?:aged?|age of) (\d{1,3})\b", score=0.8, group=1),

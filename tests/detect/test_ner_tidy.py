@@ -52,6 +52,7 @@ def test_offsets_stay_in_the_source_text() -> None:
             "Police and Criminal Evidence Act 1984",
         ),
         ("accusing them, inter alia, of membership", "inter alia"),
+        ("Dated 05/03/2004 and signed.", "Dated 05/03/2004"),
         ("observations.\n\nTHE FACTS\n\nI. THE CIRCUMSTANCES", "THE FACTS"),
     ],
 )

@@ -139,3 +139,37 @@ def test_a_numbered_chamber_belongs_to_its_court() -> None:
     assert ("5th Chamber of the Ankara Civil Court of First Instance", "ORGANIZATION") in typed(
         text
     )
+
+
+@pytest.mark.parametrize("ner", ["none", "auto"])
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("On 16 January 1999 the applicant was arrested.", "16 January 1999"),
+        ("The indictment was dated 5 April 1993.", "5 April 1993"),
+        ("It happened on March 5th, 2004 in town.", "March 5th, 2004"),
+        ("the 5th of November 2001", "5th of November 2001"),
+        ("She was born in 1965 in Leeds.", "1965"),
+        ("Since 1998 she has lived here.", "1998"),
+        ("Music of the 1990s was loud.", "1990s"),
+        ("Filed 2004-03-05 by the clerk.", "2004-03-05"),
+        ("Dated 05/03/2004 and signed.", "05/03/2004"),
+        ("He left on Monday, 3 May 2010.", "Monday, 3 May 2010"),
+        ("The hearing was adjourned until 30 January.", "30 January"),
+        ("Sept. 11, 2001 changed it.", "Sept. 11, 2001"),
+    ],
+)
+def test_each_written_date_form_is_a_date_and_never_an_address(
+    text: str, date: str, ner: str
+) -> None:
+    found = typed(text, ner)
+    assert (date, "DATE_TIME") in found
+    assert not any(kind == "STREET_ADDRESS" for _, kind in found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["The event was attended by 2000 people.", "Room 1965 is free.", "It may 5 times fail."],
+)
+def test_numbers_that_are_not_dates(text: str) -> None:
+    assert not any(kind == "DATE_TIME" for _, kind in typed(text))
