@@ -6,8 +6,9 @@ each replicated to the asked number of records and made **distinct** — every c
 bracketed number — so that neither side can skip a text it has seen. ``replicated`` keeps the
 copies equal: that figure measures our duplicate-text cache, not detection, and is labelled so.
 
-Both sides get the same cores: ours runs NER in ``CORES`` worker processes
-(``detect_entities(processes=…)``), Presidio's batch engine gets ``n_process=CORES``; pattern-only
+Both sides get the same cores: ours runs in ``CORES`` worker processes
+(``detect_entities(processes=…)``, see ``anonymizer.detect.pool``), Presidio's batch engine gets
+``n_process=CORES``; pattern-only
 is ours with ``ner="none"`` against Presidio without its spaCy recognizer over a blank pipeline.
 Batches are sized in characters on both sides (about ``BATCH_CHARS`` per batch), so that long
 documents do not make batches of megabytes.
@@ -134,8 +135,9 @@ def speed_pair(name: str, corpus_name: str, kind: str, records: int, presidio: i
     our_rate, their_rate = interleaved_rates(
         ours, theirs, texts, texts[:presidio], rounds=rounds, before=_forget_validated
     )
-    label = "records/s (cache of repeated texts)" if kind == "replicated" else "records/s"
-    key = f"detect_{name}_{corpus_name}_{kind}_{CORES}cores_records_per_s"
+    cache = ", cache of repeated texts" if kind == "replicated" else ""
+    label = f"records/s ({CORES} cores{cache})"
+    key = f"detect_{name}_{corpus_name}_{kind}_per_s"
     return {key: figure(our_rate, label, their_rate)}
 
 

@@ -31,6 +31,7 @@ from anonymizer.detect.patterns import (
     detect_texts,
     resolve_overlaps,
 )
+from anonymizer.detect.pool import pooled_spans
 from anonymizer.detect.presidio import UserRecognizers
 from anonymizer.errors import PlanError
 from anonymizer.policy.models import DetectRule
@@ -125,8 +126,8 @@ def find_spans(
     address_parts: bool = False,
 ) -> list[list[Span]]:
     """Pattern, NER and user-recognizer spans per text; overlapping findings merged. Repeated
-    texts are analysed once; NER runs in ``processes`` worker processes. A written-out address
-    is one span, or with ``address_parts`` its components."""
+    texts are analysed once; with ``processes`` above one, long batches in worker processes.
+    A written-out address is one span, or with ``address_parts`` its components."""
     with _cyclic_gc_paused():
         values, found = _spans_by_distinct_text(
             texts, model, entities, user, processes, address_parts
@@ -148,7 +149,17 @@ def _spans_by_distinct_text(
     # Detectors read NFC text without control characters; spans come back in original offsets.
     prepared = [None if text is None else prepare(text) for text in distinct]
     seen = [None if p is None else p.text for p in prepared]
-    found = _distinct_spans(seen, model, entities, user, processes, address_parts)
+    wanted = tuple(entities) if entities is not None else None
+    pooled = (
+        None
+        if user is not None and user.active
+        else pooled_spans(seen, model, wanted, processes, address_parts)
+    )
+    found = (
+        pooled
+        if pooled is not None
+        else distinct_spans(seen, model, wanted, user, processes, address_parts)
+    )
     mapped = [
         spans if p is None or p.starts is None else resolve_overlaps(map(p.original, spans))
         for p, spans in zip(prepared, found, strict=True)
@@ -156,7 +167,7 @@ def _spans_by_distinct_text(
     return values, dict(zip(distinct, mapped, strict=True))
 
 
-def _distinct_spans(
+def distinct_spans(
     values: list[str | None],
     model: NerModel | None,
     entities: Iterable[str] | None,
@@ -164,6 +175,8 @@ def _distinct_spans(
     processes: int,
     address_parts: bool,
 ) -> list[list[Span]]:
+    """Each text's spans (the texts distinct and prepared), in this process; NER in
+    ``processes`` spaCy worker processes."""
     wanted = set(entities) if entities is not None else None
     detectors = [d for d in DETECTORS if wanted is None or d.entity in wanted]
     scanners = [
@@ -210,8 +223,9 @@ def detect_entities(
     equal to it (repeated texts cost no copies); ``list(spans)`` is a copy to change.
 
     ``entities`` restricts the types; ``ner`` is ``auto`` (the installed default model),
-    ``none`` or an installed spaCy model's name, run in ``processes`` worker processes (each
-    distinct text once). Without a model a warning says that names and places are not
+    ``none`` or an installed spaCy model's name. Each distinct text is analysed once; with
+    ``processes`` above one, long batches are shared among that many worker processes (same
+    spans, every core busy). Without a model a warning says that names and places are not
     detected. An address written out as one (a region code after the city, lines that start
     inside a sentence, a unit and then the city, or commas and a country) is one
     ``STREET_ADDRESS`` span; ``address_parts`` splits it into street, unit, city, country and

@@ -58,6 +58,7 @@ class NerModel:
     version: str
     digest: str
     nlp: Any
+    source: str = DEFAULT_MODEL  # what ``load_ner`` was given: a worker process loads the same
 
     def record(self) -> dict[str, str]:
         """Name, version and file digest (for the manifest)."""
@@ -87,7 +88,7 @@ def model_digest(root: Path) -> str:
 @functools.lru_cache(maxsize=4)
 def load_ner(name: str = DEFAULT_MODEL) -> NerModel | None:
     """The installed model ``name`` with only its NER component; None when not installed."""
-    directory = _is_path(name)
+    directory, source = _is_path(name), name
     root = Path(name) if directory else _package_dir(name)
     if root is None or (directory and not (root / "meta.json").is_file()):
         return None
@@ -111,7 +112,7 @@ def load_ner(name: str = DEFAULT_MODEL) -> NerModel | None:
             nlp.remove_pipe(pipe)
     if "ner" not in nlp.pipe_names:
         raise PlanError(f"spaCy model {name!r} has no 'ner' component; name an NER model")
-    return NerModel(name, str(nlp.meta.get("version", "?")), digest, nlp)
+    return NerModel(name, str(nlp.meta.get("version", "?")), digest, nlp, source)
 
 
 _SPECIFIC_DATE = re.compile(
