@@ -39,6 +39,27 @@ def test_primitives_import_no_higher_layer(layer: str) -> None:
     assert offending == []
 
 
+@pytest.mark.parametrize("layer", ["policy", "report", "dp", "hooks", "transforms", "lineage"])
+def test_the_middle_layers_import_no_runner(layer: str) -> None:
+    offending = [
+        f"{path.relative_to(PACKAGE)} imports {module}"
+        for path in sorted((PACKAGE / layer).rglob("*.py"))
+        for module in imported(path)
+        if _top(module).startswith(("runners", "api", "cli"))
+    ]
+    assert offending == []
+
+
+def test_runners_reach_the_dp_budget_only_through_the_plan() -> None:
+    offending = [
+        f"{path.relative_to(PACKAGE)} imports {module}"
+        for path in sorted((PACKAGE / "runners").rglob("*.py"))
+        for module in imported(path)
+        if _top(module) == "dp"
+    ]
+    assert offending == []
+
+
 def test_only_the_cli_imports_the_cli() -> None:
     offending = [
         f"{path.relative_to(PACKAGE)} imports {module}"

@@ -11,6 +11,7 @@ from anonymizer.crypto.keyset import Keyset
 from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.detect.entities import detection_record, resolve_ner, user_recognizers
 from anonymizer.detect.ner import NerModel
+from anonymizer.dp.budget import dp_record
 from anonymizer.errors import SchemaMismatchError
 from anonymizer.policy.load import policy_digest
 from anonymizer.policy.models import ColumnRule, DetectRule, DropRule, KeepRule, Policy
@@ -74,6 +75,13 @@ class Plan:
     def output_columns(self) -> list[str]:
         """Names of the columns the output will have, in input order."""
         return [s.column for s in self.steps if s.expression is not None]
+
+    def dp_record(self, frame: pl.LazyFrame, records: int) -> dict[str, Any] | None:
+        """The manifest's ``dp`` entry for ``records`` output records of ``frame`` (the whole
+        input), or None without a ``dp:`` section; refuses a subject over its record cap."""
+        if self.policy.dp is None:
+            return None
+        return dp_record(self.policy.dp, frame, records)
 
     def ner_model(self) -> NerModel | None:
         """The NER model the plan's detect steps use (the first one's), for the residual scan."""

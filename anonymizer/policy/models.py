@@ -164,8 +164,9 @@ class DetectRule(_Rule):
     consistent fake of the same kind (types without a surrogate kind fall back to a token).
     ``ner``: ``auto`` (the installed default spaCy model, else patterns only, with a warning),
     ``none``, the name of an installed spaCy model, or the path of a spaCy pipeline directory
-    (``./models/en_core_web_md``); ``ner_processes`` worker processes run it
-    (spaCy's ``n_process``; 1 runs it in this process). ``recognizers`` (a Presidio recognizer
+    (``./models/en_core_web_md``); with ``ner_processes`` above 1, batches of more than 200k
+    characters are shared among that many worker processes (the model loaded once in each,
+    the same spans; 1 runs everything in this process). ``recognizers`` (a Presidio recognizer
     YAML file, relative to the working directory), ``deny_lists`` (entity → words) and
     ``allow_list`` (values never treated as PII) bring a Presidio configuration along.
     ``default`` applies to every type ``operators`` does not name; ``default: keep`` leaves

@@ -16,9 +16,9 @@ from rich.table import Table
 
 from anonymizer.detect.classify import ColumnClass
 from anonymizer.detect.entities import NO_NER_WARNING
+from anonymizer.lineage.outcome import RunResult
 from anonymizer.policy.models import RULE_MODELS
 from anonymizer.privacy.risk import RiskReport
-from anonymizer.runners.local import RunResult
 
 
 def _params_text(action: str, params: dict[str, Any]) -> str:

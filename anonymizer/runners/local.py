@@ -26,7 +26,6 @@ from anonymizer._version import __version__
 from anonymizer.crypto.at_rest import AtRestRecord, properties_for, written_record
 from anonymizer.crypto.keyset import Keyset
 from anonymizer.crypto.subjects import SubjectKeyStore
-from anonymizer.dp.budget import dp_record
 from anonymizer.errors import AnonymizerError, InputError, KeyringError, OutputError, PlanError
 from anonymizer.lineage.manifest import (
     BLOCK_SIZE,
@@ -39,6 +38,7 @@ from anonymizer.lineage.manifest import (
     manifest_bytes,
     sha256_file,
 )
+from anonymizer.lineage.outcome import RunResult
 from anonymizer.lineage.residual import residual_findings
 from anonymizer.lineage.signing import SIGN_PURPOSE
 from anonymizer.policy.compile import Plan, compile_plan
@@ -57,18 +57,6 @@ class ProgressSink(Protocol):
 
     def advance(self, rows: int) -> None:
         """Called after each batch with its row count."""
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """What a run produced: the manifest, where it went, and how long it took."""
-
-    manifest: RunManifest
-    manifest_path: Path
-    rows: int
-    seconds: float
-    stale_removed: int = 0
-    signed: bool = False
 
 
 @dataclass(frozen=True)
@@ -266,12 +254,12 @@ def _dp_budget(
     policy: Policy, jobs: list[_Job], privacy: PrivacyStage | None
 ) -> dict[str, object] | None:
     """The dp section as the manifest records it (records out; records per subject measured)."""
-    if policy.dp is None:
+    if policy.dp is None or not jobs:
         return None
     records = sum(job.rows for job in jobs)
     if privacy is not None and privacy.row_filter is not None:
         records -= privacy.records_suppressed
-    return dp_record(policy.dp, _whole_input([job.item for job in jobs]), records)
+    return jobs[0].plan.dp_record(_whole_input([job.item for job in jobs]), records)
 
 
 def _prepare(

@@ -92,8 +92,13 @@ def test_sigkill_at_ten_points_then_every_rerun_succeeds_and_verifies(
 ) -> None:
     before = sha256_file(setup["data"])
     out = tmp_path / "out"
+    # Kill points spread over a whole run as long as it takes on this machine now (start-up
+    # alone measured 0.4 s on a quiet machine and 1.9 s on a busy one).
+    start = time.monotonic()
+    assert run_cli(_args(setup, tmp_path / "timed")).returncode == 0
+    took = time.monotonic() - start
     rng = random.Random(20261202)
-    points = sorted(rng.uniform(0.05, 1.8) for _ in range(10))
+    points = sorted(rng.uniform(0.05, 1.05 * took) for _ in range(10))
     outcomes, swept = [], 0
     for delay in points:
         process = _start(setup, out)
