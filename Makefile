@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO_STAMP := $(VENV)/.demo-stamp
 DEMO   := demo-out
 
-.PHONY: demo test lint bench fuzz example-dp clean
+.PHONY: wheel-check demo test lint bench fuzz example-dp clean
 
 # Create the venv when missing and install the project with the extra $(1).
 define install
@@ -30,6 +30,23 @@ demo: $(DEMO_STAMP)
 	$(BIN)/anonymizer run --policy rules/customers.yaml --keyset $(DEMO)/keyset.json \
 		--overwrite fixtures/customers.parquet $(DEMO)/safe
 	@echo "the command is $(BIN)/anonymizer (or: source $(BIN)/activate, then anonymizer)"
+
+# The package as a user installs it: a wheel, a fresh venv with the core only, then a preset
+# policy run and a verify from there (nothing from this checkout but the fixture data).
+WHEEL_CHECK := build/wheel-check
+wheel-check: $(STAMP)
+	rm -rf $(WHEEL_CHECK) && mkdir -p $(WHEEL_CHECK)
+	$(BIN)/python -m pip wheel --no-deps --no-build-isolation --quiet --wheel-dir $(WHEEL_CHECK) .
+	$(PYTHON) -m venv $(WHEEL_CHECK)/venv
+	$(WHEEL_CHECK)/venv/bin/python -m pip install --quiet $(WHEEL_CHECK)/*.whl
+	cd $(WHEEL_CHECK) && venv/bin/anonymizer policy init --preset customers policy.yaml \
+		&& venv/bin/anonymizer keys init keyset.json \
+		&& venv/bin/anonymizer run -q -p policy.yaml -k keyset.json \
+			$(CURDIR)/fixtures/customers.parquet safe \
+		&& venv/bin/anonymizer keys export-public -k keyset.json > trust.yaml \
+		&& venv/bin/anonymizer verify safe --trust trust.yaml \
+		&& venv/bin/python -c "from anonymizer.lineage.schema import shipped_schema; shipped_schema()"
+	@echo "wheel-check: the installed wheel ran the customers preset and verified its output"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile

@@ -33,6 +33,7 @@ from anonymizer.cli_common import (
     stdout,
     subject_store,
 )
+from anonymizer.cli_policy import policy_app
 from anonymizer.cli_signals import exit_cleanly_on_signals
 from anonymizer.cli_subjects import forget_command, subjects_app
 from anonymizer.crypto.decrypt import decrypt_file
@@ -88,6 +89,7 @@ app.add_typer(lineage_app, name="lineage")
 app.add_typer(canaries_app, name="canaries")
 app.add_typer(audit_app, name="audit")
 app.add_typer(subjects_app, name="subjects")
+app.add_typer(policy_app, name="policy")
 keys_app.command("forget")(guarded(forget_command))
 
 
