@@ -364,6 +364,40 @@ def _keyset_document(path: Path, keyset: Keyset) -> dict[str, Any]:
     }
 
 
+@keys_app.command("group")
+@guarded
+def keys_group_command(
+    path: Annotated[Path, typer.Argument(help="Where to write the group's keyset (mode 0600).")],
+    purpose: Annotated[
+        list[str], typer.Option("--purpose", help="Purpose the group holds (repeatable).")
+    ],
+    keyset: KeysetOption = None,
+    protect: Annotated[
+        str,
+        typer.Option(
+            "--protect",
+            help="Wrap the group's keys: same (as the source), none, env[:VAR], passphrase, "
+            "kms:[PROVIDER:]URI.",
+        ),
+    ] = "same",
+    as_json: JsonOption = False,
+) -> None:
+    """Write a keyset holding only some purposes' keys (all their generations), for a team
+    that must run or read those steps and no others."""
+    source = required_keyset(keyset)
+    group = source.only(list(dict.fromkeys(purpose)))
+    if protect != "same":
+        group = group.protected_by(protector_from_spec(protect, ask_passphrase))
+    write_keyset(group, path)
+    if group.protector is None:
+        stderr.print("warning: keys are stored unwrapped; use --protect to wrap them", markup=False)
+    if as_json:
+        print(json.dumps(_keyset_document(path, group)))
+        return
+    ids = ", ".join(k.key_id for k in group.keys)
+    stdout.print(f"wrote key group {path} ({ids}); give it only to the team that needs it")
+
+
 @keys_app.command("new-kek")
 @guarded
 def keys_new_kek_command() -> None:

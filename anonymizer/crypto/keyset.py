@@ -106,6 +106,18 @@ class Keyset:
         [fresh] = generate_keyset([purpose]).keys
         return Keyset(keys=(*self.keys, fresh), source=self.source, protector=self.protector)
 
+    def only(self, purposes: list[str]) -> Keyset:
+        """A copy holding only the keys (every generation) of ``purposes``: a team's key group.
+        KeyringError for a purpose this keyset has no key for."""
+        missing = [p for p in purposes if p not in self.purposes]
+        if missing:
+            raise KeyringError(
+                f"{self.source}: no key for purpose {missing[0]!r} "
+                f"(keyset has: {', '.join(self.purposes)})"
+            )
+        kept = tuple(k for k in self.keys if k.purpose in purposes)
+        return Keyset(keys=kept, source=self.source, protector=self.protector)
+
     def protected_by(self, protector: KeyProtector | None) -> Keyset:
         """The same keys, to be written wrapped by ``protector`` (None: unwrapped)."""
         return Keyset(keys=self.keys, source=self.source, protector=protector)

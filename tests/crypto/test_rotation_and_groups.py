@@ -120,3 +120,43 @@ def test_rotated_keyset_round_trips(tmp_path: Path) -> None:
     assert loaded.purposes == ["encrypt"]
     assert len([k for k in loaded.keys if k.purpose == "encrypt"]) == 2
     assert loaded.for_purpose("encrypt") == loaded.keys[-1]
+
+
+def test_keys_group_exports_a_teams_purposes_with_every_generation(
+    setup: tuple[Path, Path], tmp_path: Path
+) -> None:
+    policy_path, keyset_path = setup
+    assert (
+        run_cli(["keys", "rotate", str(keyset_path), "--purpose", "encrypt-finance"]).returncode
+        == 0
+    )
+    assert run_policy(keyset_path, FIXTURE, tmp_path / "out", policy=policy_path).returncode == 0
+    group_path = tmp_path / "finance.json"
+    args = [
+        "keys",
+        "group",
+        str(group_path),
+        "--purpose",
+        "encrypt-finance",
+        "-k",
+        str(keyset_path),
+    ]
+    done = run_cli(args)
+    assert done.returncode == 0, done.stderr
+    full, group = load_keyset(keyset_path), load_keyset(group_path)
+    assert group.purposes == ["encrypt-finance"]
+    assert [k.key_id for k in group.keys] == [
+        k.key_id for k in full.keys if k.purpose == "encrypt-finance"
+    ]  # both generations: what the old key sealed still opens
+    data = pl.read_parquet(tmp_path / "out" / FIXTURE.name)
+    policy = parse_policy(policy_path.read_text())
+    opened = decrypt_frame(data, policy, group, ["email"])
+    assert opened["email"].to_list() == pl.read_parquet(FIXTURE)["email"].to_list()
+    with pytest.raises(DecryptionError, match="column 'phone'"):
+        decrypt_frame(data, policy, group, ["phone"])
+    again = run_cli(args)
+    assert again.returncode == 1 and "exists" in again.stderr
+    unknown = run_cli([*args[:4], "encrypt-hr", "-k", str(keyset_path)])
+    assert unknown.returncode == 1
+    assert "no key for purpose 'encrypt-hr'" in unknown.stderr
+    assert len(unknown.stderr.strip().splitlines()) == 1
