@@ -385,7 +385,7 @@ def keys_group_command(
     """Write a keyset holding only some purposes' keys (all their generations), for a team
     that must run or read those steps and no others."""
     source = required_keyset(keyset)
-    group = source.only(list(dict.fromkeys(purpose)))
+    group = source.only(purpose)
     if protect != "same":
         group = group.protected_by(protector_from_spec(protect, ask_passphrase))
     write_keyset(group, path)

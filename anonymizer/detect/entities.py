@@ -150,16 +150,11 @@ def _spans_by_distinct_text(
     prepared = [None if text is None else prepare(text) for text in distinct]
     seen = [None if p is None else p.text for p in prepared]
     wanted = tuple(entities) if entities is not None else None
-    pooled = (
-        None
-        if user is not None and user.active
-        else pooled_spans(seen, model, wanted, processes, address_parts)
-    )
-    found = (
-        pooled
-        if pooled is not None
-        else distinct_spans(seen, model, wanted, user, processes, address_parts)
-    )
+    found = None
+    if user is None or not user.active:  # Presidio recognizers stay in this process
+        found = pooled_spans(seen, model, wanted, processes, address_parts)
+    if found is None:
+        found = distinct_spans(seen, model, wanted, user, processes, address_parts)
     mapped = [
         spans if p is None or p.starts is None else resolve_overlaps(map(p.original, spans))
         for p, spans in zip(prepared, found, strict=True)
