@@ -82,9 +82,11 @@ class RunManifest(_Record):
     outputs: list[FileRecord]
     encryption: list[dict[str, Any]] = Field(default_factory=list)
     residual: list[dict[str, Any]] = Field(default_factory=list)
+    detections: list[dict[str, Any]] = Field(default_factory=list)
     privacy: dict[str, Any] | None = None
     dp: dict[str, Any] | None = None
     canaries: list[dict[str, Any]] | None = None
+    report: dict[str, Any] | None = None
 
 
 def sha256_file(path: Path) -> str:

@@ -17,7 +17,7 @@ from anonymizer.policy.load import policy_digest
 from anonymizer.policy.models import ColumnRule, DetectRule, DropRule, KeepRule, Policy
 from anonymizer.privacy.stage import PRIVACY_VERSION, PrivacyStage
 from anonymizer.transforms import BuildContext, TransformSpec, get_transform
-from anonymizer.transforms.base import CipherLedger
+from anonymizer.transforms.base import CipherLedger, FindingsLedger
 
 
 @dataclass(frozen=True)
@@ -66,10 +66,15 @@ class Plan:
     steps: tuple[PlanStep, ...]
     ciphers: dict[str, CipherLedger] = field(default_factory=dict)
     row_filter: pl.Expr | None = None
+    findings: dict[str, FindingsLedger] = field(default_factory=dict)
 
     def encryption(self) -> list[dict[str, object]]:
         """Per encrypted column: key id, mode, salt and values encrypted so far (no secrets)."""
         return [{"column": column, **ledger()} for column, ledger in self.ciphers.items()]
+
+    def detections(self) -> list[dict[str, object]]:
+        """Per detect column: texts scanned and findings per entity type so far (no values)."""
+        return [{"column": column, **ledger()} for column, ledger in self.findings.items()]
 
     @property
     def output_columns(self) -> list[str]:
@@ -171,6 +176,7 @@ def compile_plan(
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise SchemaMismatchError(problems[0] + more)
     ciphers: dict[str, CipherLedger] = {}
+    findings: dict[str, FindingsLedger] = {}
     steps: dict[str, PlanStep] = {}
     recoded = privacy.labels if privacy is not None else {}
 
@@ -199,6 +205,7 @@ def compile_plan(
                 subjects,
                 ciphers,
                 output=lambda other: step_for(other).expression,
+                findings=findings,
             )
             expression = transform.expression(rule, ctx)
             purpose = transform.key_purpose(rule)
@@ -215,4 +222,4 @@ def compile_plan(
 
     ordered = tuple(step_for(column) for column in schema.names())
     row_filter = privacy.row_filter if privacy is not None else None
-    return Plan(policy, policy_digest(policy), ordered, ciphers, row_filter)
+    return Plan(policy, policy_digest(policy), ordered, ciphers, row_filter, findings)

@@ -71,12 +71,12 @@ def _value_penalties(table: QiTable, j: int, level: int) -> FloatArray:
     return np.asarray((highs[group] - lows[group]) / span, dtype=np.float64)
 
 
-def full_domain_gcp(table: QiTable, classes: Classes) -> float:
-    """GCP of a full-domain node, suppressed records counting 1 per QI."""
+def full_domain_gcp_by_qi(table: QiTable, classes: Classes) -> list[float]:
+    """GCP of a full-domain node per QI (in table order), suppressed records counting 1."""
     suppressed_tuple = classes.failing[classes.inverse]
-    total = 0.0
+    by_qi = []
     for j, level in enumerate(classes.node):
         penalty = _value_penalties(table, j, level)[table.codes[j]]
         penalty = np.where(suppressed_tuple, 1.0, penalty)
-        total += float((penalty * table.counts).sum())
-    return total / (table.total * len(classes.node))
+        by_qi.append(float((penalty * table.counts).sum()) / table.total)
+    return by_qi

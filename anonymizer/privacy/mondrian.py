@@ -48,6 +48,7 @@ class MondrianResult:
     k_achieved: int
     l_achieved: float | None
     gcp: float
+    gcp_by_qi: dict[str, float]
     t_achieved: float | None
     discernibility: float
     table: QiTable = field(repr=False, compare=False)
@@ -82,6 +83,7 @@ class MondrianResult:
             "l_achieved": self.l_achieved,
             "t_achieved": self.t_achieved,
             "gcp": self.gcp,
+            "gcp_by_qi": dict(self.gcp_by_qi),
             "discernibility": self.discernibility,
         }
 
@@ -220,11 +222,11 @@ def _covering_level(table: QiTable, j: int, codes: IntArray) -> int:
 def _describe(
     partitioner: _Partitioner, parts: list[_Part]
 ) -> tuple[dict[str, list[str]], FloatArray]:
-    """Labels per tuple and QI, and each tuple's summed certainty penalty."""
+    """Labels per tuple and QI, and each tuple's certainty penalty per QI (QI × tuple)."""
     table = partitioner.table
     size = len(table.counts)
     labels = {q: np.empty(size, dtype=object) for q in table.columns}
-    penalty = np.zeros(size, dtype=np.float64)
+    penalty = np.zeros((len(table.columns), size), dtype=np.float64)
     for part in parts:
         for j, q in enumerate(table.columns):
             codes = table.codes[j][part.rows]
@@ -244,7 +246,7 @@ def _describe(
                 covered = int((groups == groups[codes[0]]).sum())
                 ncp = (covered - 1) / partitioner.spans[j]
             labels[q][part.rows] = label
-            penalty[part.rows] += ncp
+            penalty[j, part.rows] += ncp
     return {q: column.tolist() for q, column in labels.items()}, penalty
 
 
@@ -294,6 +296,10 @@ def mondrian(
         k_achieved=int(sizes.min()),
         l_achieved=l_reached,
         gcp=float((penalty * table.counts).sum()) / (table.total * len(table.columns)),
+        gcp_by_qi={
+            q: float((penalty[j] * table.counts).sum()) / table.total
+            for j, q in enumerate(table.columns)
+        },
         discernibility=float((sizes.astype(np.float64) ** 2).sum()),
         table=table,
         labels=labels,

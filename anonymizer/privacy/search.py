@@ -37,7 +37,13 @@ from anonymizer.privacy.criteria import (
     is_valid,
     rolled_up,
 )
-from anonymizer.privacy.metrics import METRICS, Metric, data_loss, full_domain_gcp, nu_entropy_terms
+from anonymizer.privacy.metrics import (
+    METRICS,
+    Metric,
+    data_loss,
+    full_domain_gcp_by_qi,
+    nu_entropy_terms,
+)
 from anonymizer.privacy.table import HierarchyArg, QiTable, Source, build_table
 
 MAX_DATA_METRIC_LATTICE = 2_000_000
@@ -62,6 +68,7 @@ class GeneralizationResult:
     nodes_checked: int
     lattice_size: int
     gcp: float
+    gcp_by_qi: dict[str, float]
     table: QiTable = field(repr=False, compare=False)
     outcome: Classes = field(repr=False, compare=False)
 
@@ -107,6 +114,7 @@ class GeneralizationResult:
             "nodes_checked": self.nodes_checked,
             "lattice_size": self.lattice_size,
             "gcp": self.gcp,
+            "gcp_by_qi": dict(self.gcp_by_qi),
         }
 
 
@@ -312,6 +320,7 @@ def search(
             "raise suppression_limit, lower k/l or relax t"
         )
     node, classes, loss, checked = found
+    by_qi = full_domain_gcp_by_qi(table, classes)
     return GeneralizationResult(
         quasi_identifiers=table.columns,
         levels=dict(zip(table.columns, node, strict=True)),
@@ -325,7 +334,8 @@ def search(
         t_achieved=classes.t_achieved,
         nodes_checked=checked,
         lattice_size=size,
-        gcp=full_domain_gcp(table, classes),
+        gcp=sum(by_qi) / len(by_qi),
+        gcp_by_qi=dict(zip(table.columns, by_qi, strict=True)),
         table=table,
         outcome=classes,
     )

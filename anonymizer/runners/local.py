@@ -387,6 +387,11 @@ def _write(
         canaries=canaries,
         encryption=_encryption_records(jobs),
         residual=residual,
+        detections=[
+            {"file": job.item.relative.as_posix(), **entry}
+            for job in jobs
+            for entry in job.plan.detections()
+        ],
         input_root=root.as_posix(),
         inputs=inputs,
         outputs=outputs,

@@ -15,6 +15,8 @@ from anonymizer.errors import KeyringError, PlanError
 
 RuleT = TypeVar("RuleT")
 CipherLedger = Callable[[], dict[str, object]]
+# Counts a transform gathered while the data streamed (findings per entity type, …): no values.
+FindingsLedger = Callable[[], dict[str, object]]
 
 
 @dataclass(frozen=True)
@@ -42,11 +44,17 @@ class BuildContext:
     subjects: SubjectKeyStore | None = None
     ciphers: dict[str, CipherLedger] | None = None
     output: Callable[[str], pl.Expr | None] = pl.col
+    findings: dict[str, FindingsLedger] | None = None
 
     def register_cipher(self, ledger: CipherLedger) -> None:
         """Let the plan report this column's encryption (key id, salt, count) after a run."""
         if self.ciphers is not None:
             self.ciphers[self.column] = ledger
+
+    def register_findings(self, ledger: FindingsLedger) -> None:
+        """Let the plan report what detection found in this column after a run."""
+        if self.findings is not None:
+            self.findings[self.column] = ledger
 
     def key(self, purpose: str, action: str) -> Key:
         """The keyset's key for ``purpose``; a clear KeyringError when there is no keyset."""

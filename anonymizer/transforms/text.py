@@ -11,6 +11,9 @@ Overlapping findings: the higher-scoring span wins, then the longer, then the ea
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
+
 import polars as pl
 
 from anonymizer.detect.addresses import ENTITIES as ADDRESS_ENTITIES
@@ -48,6 +51,33 @@ def _by_shape(kind: str, spans: list[tuple[str, str]]) -> dict[str, list[tuple[s
     for span in spans:
         shapes["address" if "\n" in span[1] or "," in span[1] else kind].append(span)
     return shapes
+
+
+class FindingsCounter:
+    """Findings per entity type in one column, summed over the batches (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entities: Counter[str] = Counter()
+        self._texts = 0
+        self._with_findings = 0
+
+    def add(self, texts: int, spans: list[list[Span]]) -> None:
+        """Record one batch: its non-null texts and each text's spans."""
+        batch = Counter(span.entity for found in spans for span in found)
+        with self._lock:
+            self._texts += texts
+            self._with_findings += sum(1 for found in spans if found)
+            self._entities.update(batch)
+
+    def ledger(self) -> dict[str, object]:
+        """Texts scanned, texts with a finding, and findings per entity type (sorted)."""
+        with self._lock:
+            return {
+                "texts": self._texts,
+                "texts_with_findings": self._with_findings,
+                "entities": dict(sorted(self._entities.items())),
+            }
 
 
 def _mask(value: str) -> str:
@@ -132,12 +162,15 @@ class DetectText(Transform[DetectRule]):
 
         # A written-out address stays one span unless the policy treats its parts apart.
         address_parts = len({operators[e] for e in ADDRESS_ENTITIES}) > 1
+        counter = FindingsCounter()
+        ctx.register_findings(counter.ledger)
 
         def scrub(series: pl.Series) -> pl.Series:
             texts = series.to_list()
             all_spans = find_spans(
                 series, model, user=user, processes=rule.ner_processes, address_parts=address_parts
             )
+            counter.add(len(series) - series.null_count(), all_spans)
             needed = sorted(
                 {
                     (s.entity, s.text(t))

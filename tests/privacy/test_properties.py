@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -208,6 +209,11 @@ def test_mondrian_classes_hold_k_and_cover_their_records(
                 assert before[c] in after[c].split(",")  # the released set holds the value
         low, _, high = after["age"].partition("-")
         assert int(low) <= before["age"] <= int(high or low)
+    by_qi = result.gcp_by_qi
+    assert sum(by_qi.values()) / len(qis) == pytest.approx(result.gcp)
+    assert all(0.0 <= loss <= 1.0 for loss in by_qi.values())
+    if released["age"].equals(frame["age"].cast(pl.String)):  # no age range released: no loss
+        assert by_qi["age"] == 0.0
 
 
 @settings(max_examples=40, deadline=None)

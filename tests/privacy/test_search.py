@@ -155,3 +155,16 @@ def test_a_value_the_search_never_saw_fails_the_query() -> None:
     stranger = pl.DataFrame({"sex": ["Male", "Other"]}).lazy()
     with pytest.raises(pl.exceptions.PolarsError):
         result.apply(stranger).collect()
+
+
+def test_information_loss_per_quasi_identifier_averages_to_the_gcp() -> None:
+    result = optimal_generalization(ADULT, QIS8, adult_hierarchies(QIS8), 5, 0.04)
+    by_qi = result.summary()["gcp_by_qi"]
+    assert list(by_qi) == QIS8
+    assert sum(by_qi.values()) / len(by_qi) == pytest.approx(result.gcp)
+    suppressed_share = result.records_suppressed / result.records
+    for column, level in result.levels.items():
+        if level == 0:  # ungeneralised: only the suppressed records (penalty 1 each) cost
+            assert by_qi[column] == pytest.approx(suppressed_share)
+        else:
+            assert suppressed_share < by_qi[column] <= 1.0

@@ -9,6 +9,8 @@ import pytest
 
 from anonymizer.crypto.keyset import Keyset, generate_keyset
 from anonymizer.errors import SchemaMismatchError
+from anonymizer.policy.compile import compile_plan
+from anonymizer.policy.load import parse_policy
 from tests.conftest import apply_rule
 
 TEXTS = pl.DataFrame(
@@ -87,3 +89,18 @@ def test_a_written_out_address_is_replaced_whole_when_its_parts_share_an_operato
     fake = apply_rule(frame, "t", rule, keyset).to_list()[0]
     # A whole fake address ("street, city, ST 12345") in place of the whole address.
     assert re.fullmatch(r"Ship to \d+ [^,]+, [^,]+, [A-Z]{2} \d{5} today\.", fake), fake
+
+
+def test_the_plan_counts_findings_per_entity_type_over_all_batches() -> None:
+    policy = parse_policy("name: t\nunlisted_columns: keep\ncolumns:\n  t: {action: detect}\n")
+    plan = compile_plan(policy, TEXTS.schema, None)
+    frames = [TEXTS.slice(0, 2), TEXTS.slice(2, 2)]
+    for frame in frames:  # two runs of the query: the counts add up
+        plan.apply(frame.lazy()).collect()
+    (record,) = plan.detections()
+    assert record == {
+        "column": "t",
+        "texts": 3,
+        "texts_with_findings": 2,
+        "entities": {"CREDIT_CARD": 1, "EMAIL_ADDRESS": 3, "PHONE_NUMBER": 1, "US_SSN": 1},
+    }
