@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO_STAMP := $(VENV)/.demo-stamp
 DEMO   := demo-out
 
-.PHONY: wheel-check demo test lint bench fuzz example-dp clean
+.PHONY: wheel-check demo test lint bench fuzz example-dp clean browser report-screenshots
 
 # Create the venv when missing and install the project with the extra $(1).
 define install
@@ -48,8 +48,21 @@ wheel-check: $(STAMP)
 		&& venv/bin/python -c "from anonymizer.lineage.schema import shipped_schema; shipped_schema()"
 	@echo "wheel-check: the installed wheel ran the customers preset and verified its output"
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# The report's test renders pages in Debian's Chromium (headless): installed here when missing.
+browser:
+	@command -v chromium >/dev/null || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q >/dev/null && \
+		$$SUDO apt-get install -y -q --no-install-recommends chromium >/dev/null; }
+	@command -v chromium >/dev/null
+
+# The section screenshots in docs/report.md, taken by the report's browser test.
+report-screenshots: $(STAMP) browser
+	rm -rf docs/report && ANONYMIZER_REPORT_SHOTS=docs/report $(BIN)/python -m pytest \
+		-p no:cacheprovider tests/report/test_html_report.py
 
 # The fuzz campaign of tests/test_fuzz.py with many more generated cases than make test runs.
 FUZZ_EXAMPLES ?= 3000

@@ -34,6 +34,7 @@ from anonymizer.cli_common import (
     subject_store,
 )
 from anonymizer.cli_policy import policy_app
+from anonymizer.cli_report import TargetOption, keyset_trust, report_command, write_report
 from anonymizer.cli_signals import exit_cleanly_on_signals
 from anonymizer.cli_subjects import forget_command, subjects_app
 from anonymizer.crypto.decrypt import decrypt_file
@@ -91,6 +92,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(subjects_app, name="subjects")
 app.add_typer(policy_app, name="policy")
 keys_app.command("forget")(guarded(forget_command))
+app.command("report")(guarded(report_command))
 
 
 def _commitments(path: Path | None) -> list[dict[str, object]] | None:
@@ -123,8 +125,16 @@ def run_command(
         Path | None,
         typer.Option("--canaries", help="Canary commitments to record in the manifest."),
     ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Also write the run's HTML report to this file."),
+    ] = None,
+    target: TargetOption = None,
 ) -> None:
-    """Apply POLICY to INPUT and write safe Parquet plus a manifest to OUTDIR."""
+    """Apply POLICY to INPUT and write safe Parquet plus a manifest to OUTDIR.
+
+    With --target, classifiers trained on the raw input and on the release are scored and the
+    figures recorded in the signed manifest (only figures, never rows)."""
     rules = load_policy(policy)
     keys = optional_keyset(keyset)
     subjects = subject_store(subject_keys, keys)
@@ -140,6 +150,7 @@ def run_command(
             progress=bar,
             subjects=subjects,
             canaries=_commitments(canaries),
+            target=target,
         )
     for warning in run_warnings(result):
         stderr.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
@@ -147,6 +158,8 @@ def run_command(
         print(json.dumps(run_document(result), indent=2))
     elif not quiet:
         print_run_summary(stdout, result)
+    if report is not None:
+        write_report(outdir, report, trust=keyset_trust(keys))
 
 
 @app.command("validate")

@@ -21,8 +21,8 @@ from anonymizer.policy.models import RULE_MODELS
 from anonymizer.privacy.risk import RiskReport
 
 
-def _params_text(action: str, params: dict[str, Any]) -> str:
-    """Only the parameters the policy set away from their defaults."""
+def params_text(action: str, params: dict[str, Any]) -> str:
+    """Only the parameters the policy set away from their defaults, as one line."""
     if action not in RULE_MODELS:  # the privacy stage's recoding: every parameter matters
         return ", ".join(f"{k}={v}" for k, v in params.items())
     fields = RULE_MODELS[action].model_fields
@@ -42,7 +42,7 @@ def plan_table(steps: list[dict[str, Any]], title: str) -> Table:
         table.add_row(
             step["column"],
             action,
-            _params_text(step["action"], step["params"]),
+            params_text(step["action"], step["params"]),
             step["transform_version"],
             step["key_id"] or "",
         )

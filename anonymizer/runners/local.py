@@ -303,8 +303,12 @@ def run(
     progress: ProgressSink | None = None,
     subjects: SubjectKeyStore | None = None,
     canaries: list[dict[str, object]] | None = None,
+    target: str | None = None,
 ) -> RunResult:
     """Apply ``policy`` to the Parquet input and write the safe copy and manifest to ``outdir``.
+
+    With ``target``, the manifest's report section records classifiers' scores on the raw input
+    and on the release (anonymizer.report.utility), measured before anything is renamed.
 
     New per-subject keys are saved to ``subjects`` after every file streamed and before any
     output is renamed into place, so no output can hold a cell whose key was never saved.
@@ -317,6 +321,13 @@ def run(
     with OutputLock(outdir, secrets.token_hex(8)) as lock:
         jobs = _prepare(policy, items, outdir, (keyset, subjects), lock, privacy)
         manifest = _write(jobs, policy, policy_source, (root, started), progress, privacy, canaries)
+        if target is not None:
+            from anonymizer.report.utility import release_utility  # noqa: PLC0415 - the report extra
+
+            figures = release_utility(
+                [job.item.source for job in jobs], [job.tmp for job in jobs], target
+            )
+            manifest = manifest.model_copy(update={"report": {"utility": figures}})
         if subjects is not None and subjects.changed:
             subjects.save()
         signer = (
