@@ -84,7 +84,7 @@ $(PEERS)/.installed-stamp:
 	touch $@
 
 bench: $(STAMP) $(PEERS)/.installed-stamp
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.run; status=$$?; rm -rf benchmarks/data; exit $$status
 
 # DP-SGD on the k-anonymous Adult release, and a canary audit (CPU, about a minute together).
 example-dp: $(STAMP)
