@@ -33,6 +33,7 @@ from anonymizer.cli_common import (
     stdout,
     subject_store,
 )
+from anonymizer.cli_export import export_app
 from anonymizer.cli_policy import policy_app
 from anonymizer.cli_report import TargetOption, keyset_trust, report_command, write_report
 from anonymizer.cli_signals import exit_cleanly_on_signals
@@ -91,6 +92,7 @@ app.add_typer(canaries_app, name="canaries")
 app.add_typer(audit_app, name="audit")
 app.add_typer(subjects_app, name="subjects")
 app.add_typer(policy_app, name="policy")
+app.add_typer(export_app, name="export")
 keys_app.command("forget")(guarded(forget_command))
 app.command("report")(guarded(report_command))
 

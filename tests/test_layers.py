@@ -4,6 +4,8 @@ transforms/lineage → detect/crypto/privacy): a walk over every module's import
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,3 +77,16 @@ def test_the_walk_sees_imports() -> None:
     """The check above would pass vacuously if the walk found nothing."""
     assert "anonymizer.crypto.field" in imported(PACKAGE / "crypto" / "decrypt.py")
     assert "anonymizer.transforms" in imported(PACKAGE / "runners" / "reencrypt.py")
+
+
+def test_training_code_importing_the_hooks_loads_no_pipeline() -> None:
+    """``anonymizer``'s public names load on first use: the hooks pull no plan or detector."""
+    code = (
+        "import sys, anonymizer.hooks, anonymizer; "
+        "heavy = ['anonymizer.api', 'anonymizer.policy.compile', 'anonymizer.detect.entities', "
+        "'anonymizer.transforms']; "
+        "print([m for m in heavy if m in sys.modules]); "
+        "anonymizer.anonymize_frame; print('anonymizer.api' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split("\n")[:2] == ["[]", "True"]
