@@ -10,29 +10,19 @@ from pathlib import Path
 
 from anonymizer.crypto.keyset import generate_keyset, write_keyset
 from benchmarks.measure import figure, measure, run_args
+from fixtures.make_large import LARGE_POLICY
 
-REPORT_POLICY = """
-name: bench-report
-unlisted_columns: drop
-columns:
-  customer_id: {action: hash_token, prefix: "cus_"}
-  full_name: {action: surrogate, kind: name}
-  email: {action: surrogate, kind: email}
-  phone: {action: mask, keep_last: 2}
-  zip: {action: generalize, keep_prefix: 3}
-  birth_date: {action: generalize, date_part: year}
-  salary: {action: generalize, width: 10000, top: 200000}
-  support_notes: {action: redact}
-"""
+# The crash tests' customer-style policy (token, surrogates, mask, generalisations, redaction).
+REPORT_POLICY = LARGE_POLICY.replace("unlisted_columns: error", "unlisted_columns: drop")
 
 
 def report_figures(data: Path, rows: int) -> dict[str, dict[str, object]]:
     """Wall time and peak RSS of the report against those of the run, on ``rows`` rows."""
     source = data / f"customers-{rows // 1_000_000}m-rows.parquet"
-    if not source.exists():
-        code = "import sys; from pathlib import Path; from fixtures.make_large import write_large; "
-        code += "write_large(Path(sys.argv[1]), int(sys.argv[2]))"
-        subprocess.run([sys.executable, "-c", code, str(source), str(rows)], check=True)
+    if not source.exists():  # in a subprocess, so this process stays small
+        subprocess.run(
+            [sys.executable, "-m", "fixtures.make_large", str(rows), str(source)], check=True
+        )
     keyset, trust, policy = data / "report-keys.json", data / "report-trust.yaml", data / "r.yaml"
     write_keyset(generate_keyset(), keyset)
     exported = subprocess.run(

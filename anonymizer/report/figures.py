@@ -10,7 +10,6 @@ aggregates enter the report, never values.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,12 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from anonymizer.dp.canaries import CanarySet, survival
 from anonymizer.dp.ledger import receipts
-from anonymizer.errors import AnonymizerError, ManifestError
+from anonymizer.errors import AnonymizerError
 from anonymizer.lineage.manifest import (
     MANIFEST_NAME,
     FileRecord,
     RunManifest,
-    manifest_from_document,
+    read_manifest,
     sha256_file,
 )
 from anonymizer.lineage.verify import TrustPolicy, verify_manifest
@@ -135,21 +134,6 @@ class Report(_Model):
     canaries: CanarySection
     utility: UtilitySection | None = None
     notes: list[str] = Field(default_factory=list)
-
-
-def unverified_manifest(root: Path) -> RunManifest:
-    """The manifest in ``root`` as written (signed or not), nothing checked; ManifestError."""
-    path = root / MANIFEST_NAME
-    try:
-        return manifest_from_document(json.loads(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise ManifestError(
-            f"{path}: no manifest; point at the output directory of an anonymizer run"
-        ) from None
-    except (OSError, ValueError, KeyError, TypeError):
-        raise ManifestError(
-            f"{path}: not a readable anonymizer manifest; nothing can be reported from it"
-        ) from None
 
 
 def _hash_checks(root: Path, outputs: Sequence[FileRecord]) -> Iterator[Check]:
@@ -371,7 +355,7 @@ def gather(
     With ``target``, classifiers for that label are trained on the raw input and on the release
     (unless the manifest already carries these figures, signed, from ``run --target``).
     """
-    manifest = unverified_manifest(root)
+    manifest = read_manifest(root / MANIFEST_NAME)  # not trusted yet: checked below
     raw = input_files(manifest)
     notes: list[str] = []
     utility_section = None

@@ -21,8 +21,8 @@ import jsonschema
 import polars as pl
 import pytest
 
-from anonymizer.lineage.manifest import MANIFEST_NAME, RunManifest
-from anonymizer.report.figures import Report, unverified_manifest
+from anonymizer.lineage.manifest import MANIFEST_NAME, RunManifest, read_manifest
+from anonymizer.report.figures import Report
 from anonymizer.report.html import plots_of
 from anonymizer.report.schema import generated_schema, shipped_schema
 from tests.conftest import CUSTOMERS_POLICY, FIXTURE, ROOT, run_cli
@@ -82,7 +82,7 @@ def _run(tmp: Path, name: str, policy: Path, data: Path, *extra: str) -> Release
     done = run_cli([*args, "--report", str(html), *extra])
     assert done.returncode == 0, done.stderr
     assert f"report:    {html}" in done.stdout
-    return Release(out, unverified_manifest(out), trust, html)
+    return Release(out, read_manifest(out / MANIFEST_NAME), trust, html)
 
 
 @pytest.fixture(scope="module")
@@ -288,8 +288,8 @@ def test_bad_input_gets_one_line(tmp_path: Path, releases: dict[str, Release]) -
     missing = run_cli(["report", str(tmp_path / "nowhere")])
     assert missing.returncode == 1
     assert missing.stderr.strip().splitlines() == [
-        f"error: {tmp_path / 'nowhere' / MANIFEST_NAME}: no manifest; point at the output "
-        "directory of an anonymizer run"
+        f"error: {tmp_path / 'nowhere' / MANIFEST_NAME}: manifest not found; run anonymizer on "
+        "the data first"
     ]
     target = run_cli(["report", str(releases["customers"].out), "--json", "--target", "email"])
     assert target.returncode == 1 and "Traceback" not in target.stderr
