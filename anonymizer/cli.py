@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib.util
 import io
 import json
 from collections.abc import Callable
@@ -51,7 +52,6 @@ from anonymizer.detect.classify import classify_file
 from anonymizer.detect.suggest import suggest_policy
 from anonymizer.errors import AnonymizerError, InputError, KeyringError, PlanError, PolicyError
 from anonymizer.lineage.erasures import erasures
-from anonymizer.lineage.openlineage import run_event
 from anonymizer.lineage.residual import blind_spots, recorded_model, residual_findings
 from anonymizer.lineage.signing import SIGN_PURPOSE, public_key_of
 from anonymizer.lineage.verify import (
@@ -543,9 +543,30 @@ def _print_rescan(dataset: VerifiedDataset) -> None:
 @guarded
 def lineage_openlineage_command(
     manifest: Annotated[Path, typer.Argument(help="A run's anonymizer-manifest.json.")],
+    emit: Annotated[
+        bool,
+        typer.Option(
+            "--emit",
+            help="Send it through the client's transport (openlineage.yml, OPENLINEAGE_*).",
+        ),
+    ] = False,
+    url: Annotated[
+        str | None,
+        typer.Option("--openlineage-url", help="Send it over HTTP to this OpenLineage backend."),
+    ] = None,
 ) -> None:
-    """Print an OpenLineage RunEvent (COMPLETE) with schema and column-lineage facets."""
-    print(json.dumps(run_event(manifest), indent=2))
+    """Print (or send) an OpenLineage RunEvent with schema and column-lineage facets."""
+    if importlib.util.find_spec("openlineage") is None:
+        raise InputError(
+            "OpenLineage export needs openlineage-python: pip install 'anonymizer[lineage]'"
+        )
+    from anonymizer.lineage import openlineage  # noqa: PLC0415 - the lineage extra
+
+    if emit or url is not None:
+        openlineage.emit(manifest, url)
+        stdout.print(f"sent the RunEvent of {manifest} to {url or 'the configured transport'}")
+        return
+    print(json.dumps(openlineage.run_event(manifest), indent=2))
 
 
 @keys_app.command("export-public")
