@@ -1,9 +1,10 @@
 """MLCommons Croissant metadata for a release: its files, its columns, and what was done to them.
 
-Built with ``mlcroissant`` (the ``croissant`` extra, imported with this module): one FileObject
-per output file with the SHA-256 the manifest signed, a FileSet over them, one RecordSet whose
-fields are the output columns, and the Responsible-AI fields saying, per column, what personal
-data was removed or transformed and how (from the plan), plus the privacy model achieved.
+Built with ``mlcroissant`` (the ``croissant`` extra, imported when a document is built): one
+FileObject per output file with the SHA-256 the manifest signed, a FileSet over them, one
+RecordSet whose fields are the output columns, and the Responsible-AI fields saying, per column,
+what personal data was removed or transformed and how (from the plan), plus the privacy model
+achieved.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import mlcroissant as mlc
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -39,7 +39,7 @@ EFFECTS = {
 }
 
 
-def _data_type(dtype: pa.DataType) -> Any:
+def _data_type(mlc: Any, dtype: pa.DataType) -> Any:
     if pa.types.is_boolean(dtype):
         return mlc.DataType.BOOL
     if pa.types.is_integer(dtype):
@@ -90,6 +90,8 @@ def croissant_metadata(out_dir: Path, written_to: Path) -> dict[str, Any]:
             f"{written_to}: the document must sit in a directory above {out_dir} (not inside "
             "it, where verify refuses unlisted files); write it to the release's parent"
         )
+    import mlcroissant as mlc  # noqa: PLC0415 - 4 s to import: only once the path is fine
+
     schema = pq.read_schema(out_dir / manifest.outputs[0].path)
     files = [
         mlc.FileObject(
@@ -109,7 +111,7 @@ def croissant_metadata(out_dir: Path, written_to: Path) -> dict[str, Any]:
         mlc.Field(
             id=f"{RECORDS}/{field.name}",
             name=field.name,
-            data_types=[_data_type(field.type)],
+            data_types=[_data_type(mlc, field.type)],
             source=mlc.Source(file_set=FILES, extract=mlc.Extract(column=field.name)),
         )
         for field in schema
