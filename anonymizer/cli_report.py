@@ -11,7 +11,7 @@ import typer
 
 from anonymizer.cli_common import JsonOption, stderr, stdout
 from anonymizer.crypto.keyset import Keyset
-from anonymizer.errors import InputError
+from anonymizer.errors import InputError, OutputError
 from anonymizer.lineage.signing import SIGN_PURPOSE, public_key_of
 from anonymizer.lineage.verify import TrustedKey, TrustPolicy, load_trust
 from anonymizer.privacy.table import as_lazy
@@ -62,6 +62,12 @@ def write_report(
 ) -> None:
     """Gather the run's figures and write the HTML page, or print them as JSON."""
     _need_extra()
+    page = html or default_html_path(outdir)
+    if outdir.resolve() in page.resolve().parents:
+        raise OutputError(
+            f"{page}: inside the release {outdir}, where verify would refuse a file the "
+            "manifest does not list; write the report beside the directory"
+        )
     from anonymizer.report.figures import gather  # noqa: PLC0415 - the report extra
     from anonymizer.report.html import write_html  # noqa: PLC0415 - the report extra
 
@@ -73,7 +79,7 @@ def write_report(
     if as_json:
         print(json.dumps(report.model_dump(mode="json"), indent=2))
         return
-    path = write_html(report, html or default_html_path(outdir))
+    path = write_html(report, page)
     stdout.print(f"report:    {path} ({report.verification.headline})", soft_wrap=True)
     if report.verification.status == "failed":
         stderr.print(

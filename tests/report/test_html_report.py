@@ -297,3 +297,10 @@ def test_bad_input_gets_one_line(tmp_path: Path, releases: dict[str, Release]) -
     target = run_cli(["report", str(releases["customers"].out), "--json", "--target", "email"])
     assert target.returncode == 1 and "Traceback" not in target.stderr
     assert len(target.stderr.strip().splitlines()) == 1
+
+
+def test_a_report_inside_the_release_is_refused(releases: dict[str, Release]) -> None:
+    out = releases["customers"].out
+    inside = run_cli(["report", str(out), "--html", str(out / "report.html")])
+    assert inside.returncode == 1 and not (out / "report.html").exists()
+    assert inside.stderr.startswith(f"error: {out / 'report.html'}: inside the release")
