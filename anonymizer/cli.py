@@ -10,9 +10,8 @@ import contextlib
 import dataclasses
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 
 from anonymizer._version import __version__
@@ -35,25 +34,13 @@ from anonymizer.cli_report import TargetOption, keyset_trust, report_command, wr
 from anonymizer.cli_signals import exit_cleanly_on_signals
 from anonymizer.cli_subjects import forget_command, subjects_app
 from anonymizer.cli_verify import lineage_app, verify_command
-from anonymizer.detect.classify import classify_file
-from anonymizer.detect.suggest import suggest_policy
 from anonymizer.errors import InputError, PlanError, PolicyError
-from anonymizer.policy.compile import compile_plan, schema_problems
-from anonymizer.policy.load import load_policy
-from anonymizer.privacy.risk import risk_report
-from anonymizer.privacy.table import as_lazy
-from anonymizer.report.terminal import (
-    RichProgress,
-    plan_table,
-    print_run_summary,
-    risk_table,
-    run_document,
-    run_warnings,
-    scan_table,
-)
-from anonymizer.runners import local
-from anonymizer.runners.inputs import discover_inputs, read_schema
 
+if TYPE_CHECKING:
+    import polars as pl
+
+# The command modules import what a command runs inside its body (Polars, the runner, the
+# detectors, pydantic models: ~1 s), so that one command never pays for the others' start-up.
 app = typer.Typer(
     name="anonymizer",
     help="Make Parquet data safe for ML training, and record what was done.",
@@ -109,8 +96,17 @@ def run_command(
 ) -> None:
     """Apply POLICY to INPUT and write safe Parquet plus a manifest to OUTDIR.
 
-    With --target, classifiers trained on the raw input and on the release are scored and the
-    figures recorded in the signed manifest (only figures, never rows)."""
+    With --target, raw-vs-release classifier scores go into the signed manifest (never rows).
+    """
+    from anonymizer.policy.load import load_policy
+    from anonymizer.report.terminal import (
+        RichProgress,
+        print_run_summary,
+        run_document,
+        run_warnings,
+    )
+    from anonymizer.runners import local
+
     rules = load_policy(policy)
     keys = optional_keyset(keyset)
     subjects = subject_store(subject_keys, keys)
@@ -148,6 +144,10 @@ def validate_command(
     as_json: JsonOption = False,
 ) -> None:
     """List every problem in POLICY (and against DATA's columns); exit 1 if there are any."""
+    from anonymizer.policy.compile import schema_problems
+    from anonymizer.policy.load import load_policy
+    from anonymizer.runners.inputs import discover_inputs, read_schema
+
     try:
         rules = load_policy(policy)
     except PolicyError as exc:
@@ -184,6 +184,11 @@ def plan_command(
     as_json: JsonOption = False,
 ) -> None:
     """Explain what POLICY will do to each column of DATA."""
+    from anonymizer.policy.compile import compile_plan
+    from anonymizer.policy.load import load_policy
+    from anonymizer.report.terminal import plan_table
+    from anonymizer.runners.inputs import discover_inputs, read_schema
+
     rules = load_policy(policy)
     _, items = discover_inputs(data)
     schema, _rows = read_schema(items[0])
@@ -204,6 +209,11 @@ def scan_command(
     ] = None,
 ) -> None:
     """Classify every column from a bounded sample: PII kind and share, free text, or none."""
+    from anonymizer.detect.classify import classify_file
+    from anonymizer.detect.suggest import suggest_policy
+    from anonymizer.report.terminal import scan_table
+    from anonymizer.runners.inputs import discover_inputs, read_schema
+
     _, items = discover_inputs(data)
     read_schema(items[0])  # one clear error for a file that is not Parquet
     classes = classify_file(items[0].source)
@@ -237,6 +247,9 @@ def risk_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Re-identification risk over the named quasi-identifiers (one streaming aggregation)."""
+    from anonymizer.privacy.risk import risk_report
+    from anonymizer.report.terminal import risk_table
+
     columns = [c.strip() for c in qi.split(",") if c.strip()]
     if not columns:
         raise PlanError("--qi names no column; give e.g. --qi age,zip,sex")
@@ -251,6 +264,11 @@ def risk_command(
 
 def _table(data: str) -> pl.LazyFrame:
     """A CSV file, or Parquet files (file, directory or glob), as one lazy frame."""
+    import polars as pl
+
+    from anonymizer.privacy.table import as_lazy
+    from anonymizer.runners.inputs import discover_inputs, read_schema
+
     if Path(data).suffix.lower() == ".csv":
         return as_lazy(data)
     _, items = discover_inputs(data)

@@ -10,14 +10,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, cast
 
-import polars as pl
 import typer
 from rich.table import Table
 
 from anonymizer.cli_common import guarded, stdout
-from anonymizer.dp.canaries import CanarySet, exposure, exposure_by_repetitions, plant, survival
 from anonymizer.errors import InputError, OutputError, PlanError
-from anonymizer.runners.inputs import discover_inputs, read_schema
 
 canaries_app = typer.Typer(help="Plant synthetic secrets before anonymising.", no_args_is_help=True)
 audit_app = typer.Typer(help="Measure what canaries reveal.", no_args_is_help=True)
@@ -45,6 +42,11 @@ def plant_command(
     per_count: Annotated[int, typer.Option(min=1, help="Canaries per kind and count.")] = 2,
 ) -> None:
     """Append canary sentences to COLUMN in distinct rows; write the copy and the canary file."""
+    import polars as pl
+
+    from anonymizer.dp.canaries import plant
+    from anonymizer.runners.inputs import discover_inputs, read_schema
+
     for path in (target, canaries_file, commitments_path(canaries_file)):
         if path.exists():
             raise OutputError(f"{path}: exists; choose a new path")
@@ -78,6 +80,11 @@ def survival_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """How many canaries survived anonymisation, per kind: the detectors' recall on them."""
+    import polars as pl
+
+    from anonymizer.dp.canaries import CanarySet, survival
+    from anonymizer.runners.inputs import discover_inputs
+
     canaries = CanarySet.load(canaries_file)
     _, items = discover_inputs(data)
     report = survival(canaries, [pl.scan_parquet(i.source) for i in items])
@@ -116,6 +123,8 @@ def exposure_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Exposure of every canary under a trained model (The Secret Sharer), per repetition."""
+    from anonymizer.dp.canaries import CanarySet, exposure, exposure_by_repetitions
+
     results = exposure(CanarySet.load(canaries_file), _scorer(scorer), candidates=candidates)
     buckets = exposure_by_repetitions(results)
     if as_json:

@@ -7,15 +7,16 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 
-from anonymizer.crypto.keyset import Keyset, load_keyset, resolve_keyset_path
-from anonymizer.crypto.protect import PASSPHRASE_ENV_VAR
-from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.errors import AnonymizerError, KeyringError, PolicyError
+
+if TYPE_CHECKING:
+    from anonymizer.crypto.keyset import Keyset
+    from anonymizer.crypto.subjects import SubjectKeyStore
 
 stdout = Console(width=None if sys.stdout.isatty() else 120)
 stderr = Console(stderr=True)
@@ -66,6 +67,8 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
 
 def ask_passphrase() -> str:
     """The keyset passphrase from the environment, else asked for on a terminal."""
+    from anonymizer.crypto.protect import PASSPHRASE_ENV_VAR
+
     from_env = os.environ.get(PASSPHRASE_ENV_VAR)
     if from_env:
         return from_env
@@ -77,6 +80,8 @@ def ask_passphrase() -> str:
 
 def optional_keyset(path: Path | None) -> Keyset | None:
     """The keyset from ``--keyset`` or ANONYMIZER_KEYSET, if either names one."""
+    from anonymizer.crypto.keyset import load_keyset, resolve_keyset_path
+
     resolved = resolve_keyset_path(path)
     return load_keyset(resolved, passphrase=ask_passphrase) if resolved is not None else None
 
@@ -97,4 +102,6 @@ def subject_store(path: Path | None, keyset: Keyset | None) -> SubjectKeyStore |
         return None
     if keyset is None:
         raise KeyringError("--subject-keys needs a keyset; pass --keyset PATH")
+    from anonymizer.crypto.subjects import SubjectKeyStore
+
     return SubjectKeyStore(path, keyset)

@@ -28,7 +28,7 @@ def croissant_command(
     """Write MLCommons Croissant JSON-LD: files with SHA-256s, fields, and what was done to them."""
     if importlib.util.find_spec("mlcroissant") is None:
         raise InputError("Croissant export needs mlcroissant: pip install 'anonymizer[croissant]'")
-    from anonymizer.lineage import croissant  # noqa: PLC0415 - the croissant extra
+    from anonymizer.lineage import croissant
 
     target = output or croissant.default_path(outdir)
     document = croissant.croissant_metadata(outdir, target)

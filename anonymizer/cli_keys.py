@@ -21,7 +21,6 @@ from anonymizer.cli_common import (
     stdout,
     subject_store,
 )
-from anonymizer.crypto.decrypt import decrypt_file
 from anonymizer.crypto.keyset import (
     DEFAULT_PURPOSES,
     Keyset,
@@ -31,9 +30,6 @@ from anonymizer.crypto.keyset import (
 )
 from anonymizer.crypto.protect import new_kek, protector_from_spec
 from anonymizer.errors import KeyringError
-from anonymizer.lineage.signing import SIGN_PURPOSE, public_key_of
-from anonymizer.policy.load import load_policy
-from anonymizer.runners.reencrypt import reencrypt_file
 
 keys_app = typer.Typer(help="Create and manage keysets.", no_args_is_help=True)
 
@@ -48,6 +44,9 @@ def decrypt_command(
     subject_keys: SubjectKeysOption = None,
 ) -> None:
     """Decrypt COLUMNS of INPUT into OUTPUT (needs the keyset holding their keys)."""
+    from anonymizer.crypto.decrypt import decrypt_file
+    from anonymizer.policy.load import load_policy
+
     wanted = _crypt_columns(columns)
     keys = required_keyset(keyset)
     subjects = subject_store(subject_keys, keys)
@@ -68,6 +67,9 @@ def keys_reencrypt_command(
     subject_keys: SubjectKeysOption = None,
 ) -> None:
     """Re-encrypt COLUMNS of INPUT under the keyset's current primary keys (after a rotation)."""
+    from anonymizer.policy.load import load_policy
+    from anonymizer.runners.reencrypt import reencrypt_file
+
     wanted = _crypt_columns(columns)
     rules, keys = load_policy(policy), required_keyset(keyset)
     subjects = subject_store(subject_keys, keys)
@@ -214,6 +216,8 @@ def _rewrite_keyset(path: Path, change: Callable[[Keyset], Keyset]) -> Keyset:
 @guarded
 def keys_export_public_command(keyset: KeysetOption = None) -> None:
     """Print a trust file listing this keyset's public signing key(s), for verifiers."""
+    from anonymizer.lineage.signing import SIGN_PURPOSE, public_key_of
+
     keys = required_keyset(keyset)
     entries = [
         {"keyid": k.key_id, "public_key": public_key_of(k)}

@@ -5,16 +5,16 @@ from __future__ import annotations
 import importlib.util
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from anonymizer.cli_common import JsonOption, stderr, stdout
-from anonymizer.crypto.keyset import Keyset
 from anonymizer.errors import InputError, OutputError
-from anonymizer.lineage.signing import SIGN_PURPOSE, public_key_of
-from anonymizer.lineage.verify import TrustedKey, TrustPolicy, load_trust
-from anonymizer.privacy.table import as_lazy
+
+if TYPE_CHECKING:
+    from anonymizer.crypto.keyset import Keyset
+    from anonymizer.lineage.verify import TrustPolicy
 
 TargetOption = Annotated[
     str | None,
@@ -34,6 +34,9 @@ def keyset_trust(keyset: Keyset | None) -> TrustPolicy | None:
     """A trust policy accepting the keyset's own signing keys (the run checking itself)."""
     if keyset is None:
         return None
+    from anonymizer.lineage.signing import SIGN_PURPOSE, public_key_of
+    from anonymizer.lineage.verify import TrustedKey, TrustPolicy
+
     keys = [
         TrustedKey(keyid=k.key_id, public_key=public_key_of(k))
         for k in keyset.keys
@@ -68,8 +71,9 @@ def write_report(
             f"{page}: inside the release {outdir}, where verify would refuse a file the "
             "manifest does not list; write the report beside the directory"
         )
-    from anonymizer.report.figures import gather  # noqa: PLC0415 - the report extra
-    from anonymizer.report.html import write_html  # noqa: PLC0415 - the report extra
+    from anonymizer.privacy.table import as_lazy
+    from anonymizer.report.figures import gather
+    from anonymizer.report.html import write_html
 
     columns = [c.strip() for c in qi.split(",") if c.strip()] if qi else None
     people = as_lazy(population) if population is not None else None
@@ -116,6 +120,8 @@ def report_command(
     as_json: JsonOption = False,
 ) -> None:
     """Write one self-contained HTML report of a run (verification first), or --json figures."""
+    from anonymizer.lineage.verify import load_trust
+
     write_report(
         outdir,
         html,

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 
 from anonymizer.cli_common import (
@@ -24,16 +23,12 @@ from anonymizer.cli_common import (
     stdout,
     subject_store,
 )
-from anonymizer.crypto.keyset import Keyset
-from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.errors import KeyringError, ManifestError, PlanError
-from anonymizer.lineage.erasures import record_erasure, subject_cells, token_rows
-from anonymizer.lineage.manifest import MANIFEST_NAME
-from anonymizer.lineage.signing import SIGN_PURPOSE
-from anonymizer.policy.compile import compile_plan
-from anonymizer.policy.load import load_policy
-from anonymizer.policy.models import EncryptRule, HashTokenRule, Policy
-from anonymizer.runners.inputs import discover_inputs
+
+if TYPE_CHECKING:
+    from anonymizer.crypto.keyset import Keyset
+    from anonymizer.crypto.subjects import SubjectKeyStore
+    from anonymizer.policy.models import EncryptRule, Policy
 
 subjects_app = typer.Typer(help="Find and erase one data subject's cells.", no_args_is_help=True)
 
@@ -51,6 +46,8 @@ def _store(path: Path | None, keyset: Keyset, command: str) -> SubjectKeyStore:
 
 def _per_subject(policy: Policy) -> dict[str, EncryptRule]:
     """The columns the policy seals per subject (``encrypt: {subject: …}``); PlanError if none."""
+    from anonymizer.policy.models import EncryptRule
+
     rules = {c: r for c, r in policy.columns.items() if isinstance(r, EncryptRule) and r.subject}
     if not rules:
         raise PlanError(
@@ -61,18 +58,29 @@ def _per_subject(policy: Policy) -> dict[str, EncryptRule]:
 
 
 def _cells(data: str, policy: Policy, key_id: str) -> dict[str, int]:
+    from anonymizer.lineage.erasures import subject_cells
+    from anonymizer.runners.inputs import discover_inputs
+
     root, items = discover_inputs(data)
     outputs: dict[str, str] = {c: r.output for c, r in _per_subject(policy).items()}
     return subject_cells([i.source for i in items], root, outputs, key_id)
 
 
 def _token_rows(data: str, policy: Policy, subject: str, keyset: Keyset) -> dict[str, int]:
+    from anonymizer.lineage.erasures import token_rows
+    from anonymizer.runners.inputs import discover_inputs
+
     root, items = discover_inputs(data)
     return token_rows([i.source for i in items], root, _tokens(policy, subject, keyset))
 
 
 def _tokens(policy: Policy, subject: str, keyset: Keyset) -> dict[str, str]:
     """The keyed token the policy makes of ``subject`` in each tokenised subject column."""
+    import polars as pl
+
+    from anonymizer.policy.compile import compile_plan
+    from anonymizer.policy.models import HashTokenRule, Policy
+
     named = {r.subject for r in _per_subject(policy).values() if r.subject}
     tokens = {}
     for column in sorted(named):
@@ -96,6 +104,8 @@ def find_command(
     as_json: JsonOption = False,
 ) -> None:
     """Count the cells of DATA sealed under SUBJECT's key, and the rows holding its token."""
+    from anonymizer.policy.load import load_policy
+
     keys = required_keyset(keyset)
     store = _store(subject_keys, keys, "subjects find")
     rules = load_policy(policy)
@@ -130,6 +140,11 @@ def forget_command(
     ] = None,
 ) -> None:
     """Crypto-shred SUBJECT: delete its key, so its encrypted cells can never be decrypted."""
+    from anonymizer.lineage.erasures import record_erasure
+    from anonymizer.lineage.manifest import MANIFEST_NAME
+    from anonymizer.lineage.signing import SIGN_PURPOSE
+    from anonymizer.policy.load import load_policy
+
     keys = required_keyset(keyset)
     store = _store(subject_keys, keys, "keys forget")
     releases = record or []

@@ -6,7 +6,7 @@ import importlib.util
 import io
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,14 +17,9 @@ from anonymizer.cli_common import (
     stdout,
 )
 from anonymizer.errors import AnonymizerError, InputError
-from anonymizer.lineage.erasures import erasures
-from anonymizer.lineage.residual import blind_spots, recorded_model, residual_findings
-from anonymizer.lineage.verify import (
-    VerifiedDataset,
-    iter_verified_files,
-    load_trust,
-    verify_dataset,
-)
+
+if TYPE_CHECKING:
+    from anonymizer.lineage.verify import VerifiedDataset
 
 lineage_app = typer.Typer(help="Export run lineage to other tools.", no_args_is_help=True)
 
@@ -39,6 +34,9 @@ def verify_command(
     as_json: JsonOption = False,
 ) -> None:
     """Check signature, every file's hash and the trust policy; exit 0 ok, 1 refused, 2 usage."""
+    from anonymizer.lineage.erasures import erasures
+    from anonymizer.lineage.verify import load_trust, verify_dataset
+
     try:
         policy = load_trust(trust)
     except AnonymizerError as exc:
@@ -84,6 +82,9 @@ def _verified_document(dataset: VerifiedDataset, erased: list[dict[str, Any]]) -
 def _print_rescan(dataset: VerifiedDataset) -> None:
     """Residual findings now, from the verified bytes, by the run's detectors (NER included when
     the run used it), next to what the run recorded; then what the scan cannot see."""
+    from anonymizer.lineage.residual import blind_spots, recorded_model, residual_findings
+    from anonymizer.lineage.verify import iter_verified_files
+
     recorded = {(r["file"], r["column"]): r["findings"] for r in dataset.manifest.residual}
     # Encrypted columns (cells or at rest) cannot carry readable input text: skipped.
     encrypted = {str(e["column"]) for e in dataset.manifest.encryption}
@@ -131,7 +132,7 @@ def lineage_openlineage_command(
         raise InputError(
             "OpenLineage export needs openlineage-python: pip install 'anonymizer[lineage]'"
         )
-    from anonymizer.lineage import openlineage  # noqa: PLC0415 - the lineage extra
+    from anonymizer.lineage import openlineage
 
     if emit or url is not None:
         openlineage.emit(manifest, url)

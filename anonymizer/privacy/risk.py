@@ -21,7 +21,14 @@ import polars as pl
 
 from anonymizer.errors import PlanError
 from anonymizer.privacy.criteria import FloatArray, LDiversity, TCloseness, l_values, t_values
-from anonymizer.privacy.table import COUNT, Source, as_lazy, check_columns, histogram
+from anonymizer.privacy.table import (
+    COUNT,
+    Source,
+    as_lazy,
+    check_columns,
+    class_sizes,
+    histogram,
+)
 
 SIZE = "__anonymizer_size"
 CLASS = "__anonymizer_class"
@@ -91,16 +98,17 @@ def risk_report(
     if sensitive is not None:
         check_columns(schema, [sensitive], "sensitive")
         columns.append(sensitive)
-    hist = histogram(frame, columns, text=False)
-    if sensitive is None:  # the histogram's rows already are the classes
-        classes = hist.rename({COUNT: SIZE}).with_row_index(CLASS)
+    hist, classes = None, None
+    if sensitive is None and population is None:  # the class sizes are all that is needed
+        sizes = class_sizes(frame, columns)
     else:
+        hist = histogram(frame, columns, text=False)
         classes = (
             hist.group_by(list(quasi_identifiers))
             .agg(pl.col(COUNT).sum().alias(SIZE))
             .with_row_index(CLASS)
         )
-    sizes = np.asarray(classes[SIZE].to_numpy(), dtype=np.int64)
+        sizes = np.asarray(classes[SIZE].to_numpy(), dtype=np.int64)
     records = int(sizes.sum())
     if records == 0:
         raise PlanError("the data has no records; nothing to measure")
@@ -123,9 +131,9 @@ def risk_report(
             for low, high in SIZE_BINS
         },
     }
-    if population is not None:
+    if population is not None and classes is not None:
         report.update(_journalist(population, quasi_identifiers, classes, records))
-    if sensitive is not None:
+    if sensitive is not None and hist is not None and classes is not None:
         ordered = schema[sensitive].is_numeric() if ordered_sensitive is None else ordered_sensitive
         matrix = _sensitive_matrix(hist, classes, quasi_identifiers, sensitive, ordered)
         report["sensitive"] = sensitive

@@ -118,8 +118,41 @@ def histogram(frame: pl.LazyFrame, columns: Sequence[str], *, text: bool = True)
     One streaming aggregation: only the distinct tuples are ever held in memory.
     """
     keys = [pl.col(c).cast(pl.String) if text else pl.col(c) for c in columns]
+    return _collect(frame.group_by(keys).agg(pl.len().alias(COUNT)))
+
+
+# Two independently seeded 64-bit hashes of a tuple; the second only checks the first.
+_KEY_SEED, _CHECK_SEED = 0x5EED_0001, 0x9E37_79B9_7F4A_7C15
+
+
+def tuple_hash(columns: Sequence[str], seed: int) -> pl.Expr:
+    """A 64-bit hash of each row's tuple of ``columns``."""
+    return pl.struct(list(columns)).hash(seed=seed)
+
+
+def class_sizes(frame: pl.LazyFrame, columns: Sequence[str]) -> IntArray:
+    """The record count of every distinct tuple of ``columns`` (in no particular order).
+
+    Grouping on one 64-bit hash of the tuple is ~2x faster than grouping on the columns (measured
+    at 10 M rows, strings and dates). Exactness is kept: each group also carries the min and max
+    of a second, independently seeded hash, and a group where they differ holds two tuples — then
+    the exact group-by runs instead. Only a collision of both hashes at once (about n² / 2¹²⁹)
+    would go unseen.
+    """
+    check = tuple_hash(columns, _CHECK_SEED)
+    grouped = _collect(
+        frame.group_by(tuple_hash(columns, _KEY_SEED).alias("__anonymizer_key")).agg(
+            pl.len().alias(COUNT), check.min().alias("low"), check.max().alias("high")
+        )
+    )
+    if (grouped["low"] != grouped["high"]).any():
+        grouped = histogram(frame, columns, text=False)
+    return np.asarray(grouped[COUNT].to_numpy(), dtype=np.int64)
+
+
+def _collect(query: pl.LazyFrame) -> pl.DataFrame:
     try:
-        return frame.group_by(keys).agg(pl.len().alias(COUNT)).collect(engine="streaming")
+        return query.collect(engine="streaming")
     except (pl.exceptions.PolarsError, OSError) as exc:
         reason = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0][:200]
         raise InputError(f"cannot read the data ({reason}); check that it is valid") from None

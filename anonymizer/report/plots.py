@@ -14,10 +14,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib
-
-matplotlib.use("Agg")  # before pyplot: no display, no GUI toolkit
-
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)  # RDF boilerplate
@@ -35,7 +31,6 @@ def _svg(figure: Figure, title: str) -> str:
     """The figure as an ``<svg>`` element with a title (for screen readers), header stripped."""
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(figure)
     text = _METADATA.sub("", buffer.getvalue())
     start = text.index("<svg")
     head_end = text.index(">", start) + 1
@@ -57,9 +52,10 @@ def _bars(
     percent: bool = False,
 ) -> str:
     """Horizontal grouped bars, one group per label, each bar's value written beside it."""
-    with plt.rc_context(_STYLE):  # type: ignore[arg-type]
+    with matplotlib.rc_context(_STYLE):  # type: ignore[arg-type]
         height = max(1.6, 0.32 * len(labels) * len(series) + 0.8)
-        figure, axes = plt.subplots(figsize=(7.0, height))
+        figure = Figure(figsize=(7.0, height))  # no pyplot: no global figure registry
+        axes = figure.subplots()
         width = 0.8 / len(series)
         colours = [RAW, SAFE] if len(series) == 2 else [SAFE]
         for n, (name, values) in enumerate(series.items()):
@@ -158,8 +154,9 @@ def dp_chart(receipts: list[dict[str, Any]], budget: dict[str, Any] | None) -> s
     """ε spent after each training run, against the release's budget."""
     if not receipts:
         return None
-    with plt.rc_context(_STYLE):  # type: ignore[arg-type]
-        figure, axes = plt.subplots(figsize=(7.0, 2.6))
+    with matplotlib.rc_context(_STYLE):  # type: ignore[arg-type]
+        figure = Figure(figsize=(7.0, 2.6))
+        axes = figure.subplots()
         spent, total = [], 0.0
         for receipt in receipts:
             total += float(receipt["epsilon"])
