@@ -91,6 +91,25 @@ KINDS: dict[str, Callable[[pl.Expr], pl.Expr]] = {
 }
 
 
+def _staged(*fields: pl.Expr) -> pl.Expr:
+    """A struct of ``fields``, each computed once, that the next stage reads as ``pl.field``.
+
+    Polars' common-subexpression elimination does not reach into an expression that gathers
+    from a literal Series, so a template that read the MAC expression directly computed the
+    HMAC once per pick (measured: 4 HMACs per e-mail fake, 14 per e-mail surrogate; 2.4x the
+    time of one). Reading struct fields computes each value exactly once.
+    """
+    return pl.struct(*fields)
+
+
+def fake(kind: str, mac: pl.Expr) -> pl.Expr:
+    """The fake of ``kind`` drawn from each value's hex MAC (the MAC computed once)."""
+    staged = _staged(mac.alias("mac"))
+    return staged.struct.with_fields(KINDS[kind](pl.field("mac")).alias("fake")).struct.field(
+        "fake"
+    )
+
+
 class Surrogate(Transform[SurrogateRule]):
     """Replace each value with a fake of the rule's kind, fixed by the value's keyed HMAC."""
 
@@ -116,12 +135,20 @@ class Surrogate(Transform[SurrogateRule]):
         A fake that happens to equal its own input (ignoring case) is replaced by the fake drawn
         from the MAC rotated by half its length (independent slices), so a surrogate never
         reproduces the value it replaces (unless both draws do, about 1 in the pool size squared).
+        The second draw reads the MAC only where the first hit its input (null elsewhere), so
+        it costs next to nothing for the other rows.
         """
         key = ctx.key(rule.key, "surrogate")
         text = as_text(pl.col(ctx.column), ctx.dtype)
-        mac = hmac_hex(text, key)
-        rotated = mac.str.slice(HEX_DIGITS // 2) + mac.str.slice(0, HEX_DIGITS // 2)
-        template = KINDS[rule.kind]
-        first, second = template(mac), template(rotated)
-        same = first.str.to_lowercase() == text.str.to_lowercase()
-        return pl.when(same).then(second).otherwise(first)
+        mac, first, template = pl.field("mac"), pl.field("first"), KINDS[rule.kind]
+        hit = first.str.to_lowercase() == pl.field("text").str.to_lowercase()
+        again = pl.field("again")
+        rotated = again.str.slice(HEX_DIGITS // 2) + again.str.slice(0, HEX_DIGITS // 2)
+        return (
+            _staged(text.alias("text"), hmac_hex(text, key).alias("mac"))
+            .struct.with_fields(template(mac).alias("first"))
+            .struct.with_fields(pl.when(hit).then(mac).alias("again"))
+            .struct.with_fields(template(rotated).alias("second"))
+            .struct.with_fields(pl.coalesce(pl.field("second"), first).alias("fake"))
+            .struct.field("fake")
+        )

@@ -28,7 +28,7 @@ from anonymizer.detect.patterns import Span
 from anonymizer.policy.models import DetectRule
 from anonymizer.transforms.base import BuildContext, Transform, TransformSpec, is_text, need
 from anonymizer.transforms.keyed import hmac_hex
-from anonymizer.transforms.surrogate import KINDS
+from anonymizer.transforms.surrogate import fake
 
 SURROGATE_KINDS = {
     "EMAIL_ADDRESS": "email",
@@ -122,7 +122,7 @@ class DetectText(Transform[DetectRule]):
                 for shape, group in _by_shape(kind, wanted).items():
                     if group and fake_key is not None:
                         texts = pl.Series([t for _, t in group], dtype=pl.String)
-                        made = KINDS[shape](hmac_hex(pl.lit(texts), fake_key))
+                        made = fake(shape, hmac_hex(pl.lit(texts), fake_key))
                         result.update(
                             zip(group, pl.select(made).to_series().to_list(), strict=True)
                         )

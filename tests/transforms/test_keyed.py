@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from datetime import date, datetime
+from pathlib import Path
 
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anonymizer.crypto.keyset import Keyset, generate_keyset
+from anonymizer.crypto.keyset import Key, Keyset, generate_keyset
 from anonymizer.errors import KeyringError
 from anonymizer.policy.models import HashTokenRule
 from anonymizer.transforms.date_shift import offset_days
-from anonymizer.transforms.keyed import reference_hmac_hex
-from anonymizer.transforms.surrogate import KINDS
+from anonymizer.transforms.keyed import hmac_hex, reference_hmac_hex
+from anonymizer.transforms.surrogate import KINDS, fake
 from anonymizer.transforms.surrogate_pools import EMAIL_DOMAINS, pool
 from anonymizer.transforms.tokens import token_value
 from tests.conftest import apply_rule
@@ -155,3 +157,27 @@ def test_date_shift_datetime_and_null_subject(keyset: Keyset) -> None:
     assert out.dtype == frame["t"].dtype
     assert out[1] is None
     assert out[0].time() == datetime(2021, 5, 1, 12, 30).time()
+
+
+# Surrogates of fixed inputs under a fixed, test-only key, as the transform made them before
+# the MAC was staged once per value (commit 458fccd): the same key must keep the same fakes.
+GOLDEN = Path(__file__).with_name("surrogate_golden.json")
+GOLDEN_KEY = Key("surrogate-golden", "surrogate", "2026-01-01T00:00:00Z", bytes(range(32)))
+GOLDEN_INPUTS = ["alice", "Bob Smith", "", "Émilie Dupont", "Martinique", "Bridget", None]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_surrogates_equal_the_golden_table(kind: str) -> None:
+    expected = json.loads(GOLDEN.read_text(encoding="utf-8"))[kind]
+    frame = pl.DataFrame({"v": GOLDEN_INPUTS})
+    rule = f"{{action: surrogate, kind: {kind}}}"
+    assert apply_rule(frame, "v", rule, Keyset(keys=(GOLDEN_KEY,))).to_list() == expected
+
+
+def test_the_golden_table_covers_the_second_draw() -> None:
+    # Under the golden key these two inputs draw themselves first: their fakes are second draws.
+    for kind, value in (("country", "Martinique"), ("first_name", "Bridget")):
+        first = pl.select(fake(kind, hmac_hex(pl.lit(pl.Series([value])), GOLDEN_KEY))).item()
+        assert first == value
+        released = json.loads(GOLDEN.read_text(encoding="utf-8"))[kind]
+        assert released[GOLDEN_INPUTS.index(value)] != value
