@@ -31,6 +31,7 @@ from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.errors import DecryptionError, InputError, OutputError, PlanError
 from anonymizer.pending import TMP_MARKER
 from anonymizer.policy.models import EncryptRule, Policy
+from anonymizer.streaming import bounded_prefetch
 
 # Seals decrypted columns again: (frame, the columns' encrypt rules, subject store) → frame.
 Reseal = Callable[[pl.LazyFrame, dict[str, EncryptRule], SubjectKeyStore | None], pl.LazyFrame]
@@ -251,12 +252,13 @@ def decrypt_file(
     tmp = pending.register(target.with_name(f"{TMP_MARKER}{secrets.token_hex(8)}-{target.name}"))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        query.sink_parquet(
-            tmp,
-            engine="streaming",
-            metadata=at_rest.metadata() if at_rest is not None else None,
-            encryption=properties_for(at_rest, policy, keyset) if at_rest is not None else None,
-        )
+        with bounded_prefetch():
+            query.sink_parquet(
+                tmp,
+                engine="streaming",
+                metadata=at_rest.metadata() if at_rest is not None else None,
+                encryption=properties_for(at_rest, policy, keyset) if at_rest is not None else None,
+            )
         os.replace(tmp, target)
     except (pl.exceptions.PolarsError, DecryptionError, OSError) as exc:
         if failures.columns:

@@ -32,6 +32,7 @@ class PlanStep:
     listed: bool
     privacy: dict[str, Any] | None = None
     detectors: dict[str, Any] | None = None
+    stages: tuple[pl.Expr, ...] = ()  # temporary columns the expression reads, in order
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready record of the step; key ids only, never key material."""
@@ -103,6 +104,9 @@ class Plan:
         """The lazy query producing the safe output from ``frame``."""
         if self.row_filter is not None:
             frame = frame.filter(self.row_filter)
+        # Stage n of every column is one with_columns node after stage n-1: a linear pipeline.
+        for level in range(max((len(s.stages) for s in self.steps), default=0)):
+            frame = frame.with_columns(s.stages[level] for s in self.steps if len(s.stages) > level)
         return frame.select(self.expressions())
 
     def describe(self) -> list[dict[str, Any]]:
@@ -206,6 +210,7 @@ def compile_plan(
                 ciphers,
                 output=lambda other: step_for(other).expression,
                 findings=findings,
+                stages=[],
             )
             expression = transform.expression(rule, ctx)
             purpose = transform.key_purpose(rule)
@@ -216,7 +221,15 @@ def compile_plan(
                 else None
             )
             steps[column] = PlanStep(
-                column, rule, transform.spec, key_id, expression, listed, None, detectors
+                column,
+                rule,
+                transform.spec,
+                key_id,
+                expression,
+                listed,
+                None,
+                detectors,
+                stages=tuple(ctx.stages or ()),
             )
         return steps[column]
 

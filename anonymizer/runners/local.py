@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +48,7 @@ from anonymizer.policy.models import Policy
 from anonymizer.privacy.stage import PrivacyStage, prepare_privacy
 from anonymizer.runners.commit import OutputLock
 from anonymizer.runners.inputs import InputFile, discover_inputs, read_schema
+from anonymizer.streaming import bounded_prefetch
 
 
 class ProgressSink(Protocol):
@@ -143,12 +145,13 @@ def _stream(job: _Job, progress: ProgressSink | None) -> None:
     frame = pl.scan_parquet(job.item.source, hive_partitioning=False)
     try:
         job.tmp.parent.mkdir(parents=True, exist_ok=True)
-        _tapped(job.plan, frame, progress).sink_parquet(
-            job.tmp,
-            engine="streaming",
-            metadata=_file_metadata(job.plan, job.at_rest),
-            encryption=job.encryption,
-        )
+        with bounded_prefetch():
+            _tapped(job.plan, frame, progress).sink_parquet(
+                job.tmp,
+                engine="streaming",
+                metadata=_file_metadata(job.plan, job.at_rest),
+                encryption=job.encryption,
+            )
         with job.tmp.open("rb") as handle:
             os.fsync(handle.fileno())
     except AnonymizerError as exc:
@@ -357,24 +360,33 @@ def _write(
     """Stream every file to its temporary name and describe the result; nothing is renamed."""
     root, started = where
     budget = _dp_budget(policy, jobs, privacy)
-    inputs = [_record(job.item.source, job.item.relative) for job in jobs]
     if progress is not None:
         progress.start(sum(job.rows for job in jobs))
-    for job in jobs:
-        _stream(job, progress)
-    outputs = [_record(job.tmp, job.item.relative, blocks=True) for job in jobs]
     at_rest = set(policy.at_rest.columns) if policy.at_rest is not None else set()
-    residual = [
-        finding
-        for job in jobs
-        for finding in residual_findings(
-            str(job.tmp),
-            job.item.relative.as_posix(),
-            job.plan.describe(),
-            skip=at_rest,
-            model=job.plan.ner_model(),
+    # Hashing (hashlib releases the GIL) overlaps the work that needs the GIL or the cores:
+    # the inputs while the files stream, the outputs while their residual text is scanned.
+    with ThreadPoolExecutor(max_workers=1) as hasher:
+        hashed_inputs = hasher.submit(
+            lambda: [_record(job.item.source, job.item.relative) for job in jobs]
         )
-    ]
+        for job in jobs:
+            _stream(job, progress)
+        inputs = hashed_inputs.result()
+        hashed_outputs = hasher.submit(
+            lambda: [_record(job.tmp, job.item.relative, blocks=True) for job in jobs]
+        )
+        residual = [
+            finding
+            for job in jobs
+            for finding in residual_findings(
+                str(job.tmp),
+                job.item.relative.as_posix(),
+                job.plan.describe(),
+                skip=at_rest,
+                model=job.plan.ner_model(),
+            )
+        ]
+        outputs = hashed_outputs.result()
     _check_rows(jobs, outputs, privacy)
     return RunManifest(
         run_id=_run_id(policy, inputs, started),

@@ -28,7 +28,7 @@ from anonymizer.detect.patterns import Span
 from anonymizer.policy.models import DetectRule
 from anonymizer.transforms.base import BuildContext, Transform, TransformSpec, is_text, need
 from anonymizer.transforms.keyed import hmac_hex
-from anonymizer.transforms.surrogate import fake
+from anonymizer.transforms.surrogate import fake_values
 
 SURROGATE_KINDS = {
     "EMAIL_ADDRESS": "email",
@@ -122,10 +122,9 @@ class DetectText(Transform[DetectRule]):
                 for shape, group in _by_shape(kind, wanted).items():
                     if group and fake_key is not None:
                         texts = pl.Series([t for _, t in group], dtype=pl.String)
-                        made = fake(shape, hmac_hex(pl.lit(texts), fake_key))
-                        result.update(
-                            zip(group, pl.select(made).to_series().to_list(), strict=True)
-                        )
+                        hexes = pl.select(hmac_hex(pl.lit(texts), fake_key)).to_series()
+                        made = fake_values(shape, hexes).to_list()
+                        result.update(zip(group, made, strict=True))
             # hash_token, and surrogate for entities without a surrogate kind, become tokens.
             tokens = [
                 s for s in spans if s not in result and operators.get(s[0], rule.default) in keyed

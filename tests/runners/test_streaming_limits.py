@@ -15,8 +15,9 @@ from benchmarks.measure import run_measured
 from fixtures.make_large import write_large
 
 ROWS = 6_000_000  # ~135 MB of Parquet, ~1 GB as an in-memory frame
-# Measured: a streaming run of this file peaks at 0.65-0.9 GB RSS, while materialising it
-# (read_parquet + anonymize_frame + write_parquet) peaks near 2.9 GB. The cap sits between.
+# Measured: a streaming run of this file peaks at ~0.53 GB RSS (a plain copy: ~0.45 GB), while
+# materialising it (read_parquet + anonymize_frame + write_parquet) peaks near 2.9 GB. The cap
+# sits between. (Surrogates staged as struct fields once peaked at 1.7 GB; see test_pipeline.)
 RSS_CAP_BYTES = 1_500 * 1024 * 1024
 
 POLICY = """
