@@ -59,14 +59,12 @@ def _width_buckets(rule: GeneralizeRule, value: pl.Expr, integral: bool) -> pl.E
         return low_i.cast(pl.String) + pl.lit("-") + high_i.cast(pl.String)
     number = value.cast(pl.Float64)
     guess = ((number - rule.origin) / rule.width).floor() * rule.width + rule.origin
-    # Division rounding can put the guess one bucket off; step back or forward by one.
-    low = (
-        pl.when(number < guess)
-        .then(guess - rule.width)
-        .when(number >= guess + rule.width)
-        .then(guess + rule.width)
-        .otherwise(guess)
-    )
+    # Division rounding can put the guess one bucket off; step back or forward by one. Plain
+    # arithmetic, not when/then: a branch is evaluated on a filtered array, where Polars may
+    # divide by another kernel (reciprocal or not) and get a different guess than the test did.
+    step_back = (number < guess).cast(pl.Float64)
+    step_forward = (number >= guess + rule.width).cast(pl.Float64)
+    low = guess + (step_forward - step_back) * rule.width
     high = low + rule.width
     return pl.lit("[") + low.cast(pl.String) + pl.lit(", ") + high.cast(pl.String) + pl.lit(")")
 
