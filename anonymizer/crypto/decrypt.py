@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 
 from anonymizer import pending
 from anonymizer.crypto.at_rest import (
@@ -115,18 +116,17 @@ def _expression(
     if rule.row_key is None:
 
         def open_plain(series: pl.Series) -> pl.Series:
-            raw = series.to_list()
-            cells = (
-                raw
-                if rule.output == "binary"
-                else [None if v is None else _cell_bytes(v, rule) for v in raw]
-            )
             try:
-                plain = decryptor.decrypt_batch(cells, text=dtype == pl.String)
+                if rule.output == "binary":
+                    cells = series.to_arrow()
+                else:
+                    raw = [None if v is None else _cell_bytes(v, rule) for v in series.to_list()]
+                    cells = pa.array(raw, pa.large_binary())
+                plain = decryptor.decrypt_array(cells, text=dtype == pl.String)
             except DecryptionError:
                 failures.columns.append(column)
                 raise
-            return pl.Series(column, plain, dtype=dtype)
+            return pl.Series(column, plain).cast(dtype)
 
         return pl.col(column).map_batches(open_plain, return_dtype=dtype, is_elementwise=True)
 

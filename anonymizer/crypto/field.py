@@ -16,8 +16,12 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Callable, Sequence
-from typing import Protocol, cast
+from typing import Protocol
 
+import pyarrow as pa
+
+from anonymizer.crypto import pool
+from anonymizer.crypto.cells import OpenJob, SealJob, derive_subkey
 from anonymizer.crypto.envelope import (
     KIND_BYTES,
     KIND_TEXT,
@@ -30,12 +34,9 @@ from anonymizer.crypto.envelope import (
 )
 from anonymizer.crypto.keyset import Key, Keyset
 from anonymizer.crypto.primitives import (
-    GCM_KEY_BYTES,
     GCM_NONCE_BYTES,
-    SIV_KEY_BYTES,
     Gcm,
     Siv,
-    derive_key,
 )
 from anonymizer.errors import DecryptionError, EncryptionLimitError
 
@@ -54,13 +55,6 @@ class SubjectKeys(Protocol):
 
 KINDS = (KIND_TEXT, KIND_BYTES)
 _DETERMINISTIC_SALT = bytes(SALT_BYTES)
-
-
-def derive_subkey(material: bytes, mode: int, salt: bytes, dataset: str, column: str) -> bytes:
-    """The subkey for one (data key, mode, salt, dataset, column), by HKDF-SHA-256."""
-    info = b"|".join([b"anonymizer-field-v1", bytes([mode]), dataset.encode(), column.encode()])
-    length = GCM_KEY_BYTES if mode == MODE_GCM else SIV_KEY_BYTES
-    return derive_key(material, salt=salt, info=info, length=length)
 
 
 class FieldEncryptor:
@@ -85,6 +79,7 @@ class FieldEncryptor:
         self.salt = _DETERMINISTIC_SALT if deterministic else fresh
         self._dataset, self._column, self._ceiling = dataset, column, ceiling
         subkey = derive_subkey(key.material, self.mode, self.salt, dataset, column)
+        self._subkey = subkey
         self._gcm: Gcm | None = Gcm(subkey) if self.mode == MODE_GCM else None
         self._siv: Siv | None = Siv(subkey) if self.mode == MODE_SIV else None
         self._prefix = {k: header_prefix(self.mode, k, key.key_id, self.salt) for k in KINDS}
@@ -121,21 +116,24 @@ class FieldEncryptor:
         return self._prefix[kind] + nonce + self._gcm.seal(nonce, plaintext, aad)
 
     def encrypt_batch(self, values: Sequence[str | bytes | None]) -> list[bytes | None]:
-        """Seal a batch (None stays None): one counter reservation, a tight loop, same cells."""
-        if self._gcm is None or any(not isinstance(v, str | None) for v in values):
+        """Seal a batch (None stays None): the same cells as ``encrypt`` one by one."""
+        if any(not isinstance(v, str | None) for v in values):
             return [None if v is None else self.encrypt(v) for v in values]
-        count = self._reserve(sum(v is not None for v in values))
-        seal, prefix, aad = self._gcm.seal, self._prefix[KIND_TEXT], self._aad[KIND_TEXT]
-        cells: list[bytes | None] = []
-        append = cells.append
-        for value in cast(Sequence[str | None], values):  # checked above: text only
-            if value is None:
-                append(None)
-                continue
-            nonce = count.to_bytes(GCM_NONCE_BYTES, "big")
-            count += 1
-            append(prefix + nonce + seal(nonce, value.encode("utf-8"), aad))
+        cells: list[bytes | None] = self.encrypt_array(
+            pa.array(values, pa.large_string())
+        ).to_pylist()
         return cells
+
+    def encrypt_array(self, values: pa.Array) -> pa.Array:
+        """Seal an Arrow array of text or bytes (nulls stay null) into a large_binary array.
+
+        One counter reservation for the batch; a large batch is sealed on every core.
+        """
+        binary = pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type)
+        kind = KIND_BYTES if binary else KIND_TEXT
+        first = self._reserve(len(values) - values.null_count)
+        job = SealJob(self._subkey, self.mode, self._prefix[kind], self._aad[kind], first)
+        return pool.seal(job, values)
 
     def _reserve(self, n: int) -> int:
         """The first of ``n`` fresh counter values; no value is ever handed out twice."""
@@ -166,6 +164,7 @@ class FieldDecryptor:
         subjects: SubjectKeys | None = None,
     ) -> None:
         self._keys = {k.key_id: k.material for k in keyset.keys}
+        self._job = OpenJob(tuple(self._keys.items()), dataset, column, text=True)
         self._subjects = subjects
         self._dataset, self._column = dataset, column
         self._ciphers: dict[tuple[str, int, bytes], Gcm | Siv] = {}
@@ -224,6 +223,15 @@ class FieldDecryptor:
             else:
                 append(plaintext)
         return opened
+
+    def decrypt_array(self, cells: pa.Array, *, text: bool) -> pa.Array:
+        """Open an Arrow array of cells without row keys into large_string (``text``) or
+        large_binary; a large batch is opened on every core. Same checks as ``decrypt_batch``."""
+        if self._subjects is not None:  # erased subjects' cells open to null, counted here
+            opened = self.decrypt_batch(cells.to_pylist(), text=text)
+            return pa.array(opened, pa.large_string() if text else pa.large_binary())
+        job = OpenJob(self._job.materials, self._dataset, self._column, text=text)
+        return pool.open_cells(job, cells)
 
     def _opener(self, cell: bytes) -> tuple[Callable[[bytes], bytes | None], int]:
         """Parse one header fully; cache how to open every cell that shares it, and its kind."""

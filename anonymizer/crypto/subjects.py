@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from anonymizer.crypto.cells import derive_subkey
 from anonymizer.crypto.envelope import (
     KIND_BYTES,
     KIND_TEXT,
@@ -29,7 +30,7 @@ from anonymizer.crypto.envelope import (
     associated_data,
     header_prefix,
 )
-from anonymizer.crypto.field import DEFAULT_CEILING, derive_subkey
+from anonymizer.crypto.field import DEFAULT_CEILING
 from anonymizer.crypto.keyset import KEY_BYTES, Keyset
 from anonymizer.crypto.primitives import GCM_NONCE_BYTES, Gcm, derive_key
 from anonymizer.errors import DecryptionError, EncryptionLimitError, KeyringError

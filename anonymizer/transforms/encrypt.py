@@ -1,7 +1,9 @@
 """encrypt: field-level AES-256-GCM (or deterministic AES-SIV) inside the streaming plan.
 
 Each compiled plan gets its own FieldEncryptor per column, so every output file has a fresh
-subkey and nonce counter. Encryption runs in Python per value (pyca ``cryptography``), inside
+subkey and nonce counter. A column without row keys or subjects is sealed a whole Arrow batch
+at a time, on
+every core (``anonymizer.crypto.pool``); the others per value in Python. Both run inside
 ``map_batches(..., is_elementwise=True)`` so the column still streams.
 """
 
@@ -56,18 +58,21 @@ class Encrypt(Transform[EncryptRule]):
 
     def expression(self, rule: EncryptRule, ctx: BuildContext) -> pl.Expr:
         """An elementwise Python batch function sealing each non-null value."""
-        seal, batch = _sealer(rule, ctx)
+        seal, encryptor = _sealer(rule, ctx)
         encode, dtype = _encoder(rule.output)
         parts = [as_text(pl.col(ctx.column), ctx.dtype).alias("v")]
         parts += [pl.col(rule.subject).cast(pl.String).alias("s")] if rule.subject else []
         parts += [_row_key_output(rule.row_key, ctx).alias("k")] if rule.row_key else []
 
-        if batch is not None and not rule.row_key and rule.output == "binary":
+        if encryptor is not None and not rule.row_key:
+            sealer = encryptor
 
             def seal_plain(series: pl.Series) -> pl.Series:
-                return pl.Series(series.name, batch(series.to_list()), dtype=dtype)
+                cells = pl.Series(series.name, sealer.encrypt_array(series.to_arrow()))
+                return cells.cast(pl.Binary)
 
-            return parts[0].map_batches(seal_plain, return_dtype=dtype, is_elementwise=True)
+            sealed = parts[0].map_batches(seal_plain, return_dtype=pl.Binary, is_elementwise=True)
+            return sealed if rule.output == "binary" else _urlsafe_base64(sealed)
 
         def seal_batch(series: pl.Series) -> pl.Series:
             fields = series.struct.unnest()
@@ -83,6 +88,12 @@ class Encrypt(Transform[EncryptRule]):
         return pl.struct(parts).map_batches(seal_batch, return_dtype=dtype, is_elementwise=True)
 
 
+def _urlsafe_base64(cells: pl.Expr) -> pl.Expr:
+    """URL-safe base64 with padding (RFC 4648 §5), as ``base64.urlsafe_b64encode`` writes it."""
+    standard = cells.bin.encode("base64")
+    return standard.str.replace_all("+", "-", literal=True).str.replace_all("/", "_", literal=True)
+
+
 def _row_key_output(row_key: str, ctx: BuildContext) -> pl.Expr:
     """The row key as the output will show it: decryption can only ever see that."""
     expression = ctx.output(row_key)
@@ -95,11 +106,11 @@ def _row_key_output(row_key: str, ctx: BuildContext) -> pl.Expr:
 
 
 Seal = Callable[[str | bytes, str | None, bytes | None], bytes]
-SealBatch = Callable[[list[str | bytes | None]], list[bytes | None]]
 
 
-def _sealer(rule: EncryptRule, ctx: BuildContext) -> tuple[Seal, SealBatch | None]:
-    """The per-value sealing function: under the column-group key, or per subject."""
+def _sealer(rule: EncryptRule, ctx: BuildContext) -> tuple[Seal, FieldEncryptor | None]:
+    """The per-value sealing function: under the column-group key, or per subject (then there
+    is no whole-array encryptor)."""
     if rule.subject is None:
         encryptor = FieldEncryptor(
             ctx.key(rule.key, "encrypt"),
@@ -108,9 +119,7 @@ def _sealer(rule: EncryptRule, ctx: BuildContext) -> tuple[Seal, SealBatch | Non
             deterministic=rule.deterministic,
         )
         ctx.register_cipher(encryptor.ledger)
-        return (
-            lambda value, _subject, row_key: encryptor.encrypt(value, row_key)
-        ), encryptor.encrypt_batch
+        return (lambda value, _subject, row_key: encryptor.encrypt(value, row_key)), encryptor
     if ctx.subjects is None:
         raise KeyringError(
             f"column {ctx.column!r} is encrypted per subject; pass --subject-keys PATH "

@@ -223,3 +223,19 @@ def test_row_key_must_survive_into_the_output(tmp_path: Path, keyset_file: Path)
     result = run_policy(keyset_file, FIXTURE, tmp_path / "out", policy=policy)
     assert result.returncode == 1
     assert "row_key 'customer_id' is dropped from the output" in result.stderr
+
+
+def test_base64_cells_without_row_keys_are_url_safe_and_open(keyset_file: Path) -> None:
+    policy = parse_policy(
+        "name: b64\ncolumns:\n  note: {action: encrypt, output: base64}\n  n: keep\n"
+    )
+    keyset = load_keyset(keyset_file)
+    frame = pl.DataFrame({"note": [f"note {i}" if i % 5 else None for i in range(2000)]})
+    frame = frame.with_row_index("n")
+    safe = anonymize_frame(frame, policy, keyset=keyset)
+    cells = safe["note"].drop_nulls().to_list()
+    assert len(cells) == 1600
+    assert not any("+" in c or "/" in c for c in cells)
+    assert any("-" in c or "_" in c for c in cells)  # the URL-safe alphabet was needed
+    assert all(base64.urlsafe_b64encode(base64.urlsafe_b64decode(c)).decode() == c for c in cells)
+    assert decrypt_frame(safe, policy, keyset, ["note"]).equals(frame)
