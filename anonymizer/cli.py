@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import enum
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -38,6 +39,19 @@ from anonymizer.errors import InputError, PlanError, PolicyError
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from anonymizer.crypto.keyset import Keyset
+    from anonymizer.lineage.outcome import RunResult
+    from anonymizer.policy.models import Policy
+    from anonymizer.report.terminal import RichProgress
+
+
+class Engine(enum.StrEnum):
+    """Where ``run`` executes the plan."""
+
+    local = "local"
+    ray = "ray"
+
 
 # The command modules import what a command runs inside its body (Polars, the runner, the
 # detectors, pydantic models: ~1 s), so that one command never pays for the others' start-up.
@@ -93,6 +107,17 @@ def run_command(
         typer.Option("--report", help="Also write the run's HTML report to this file."),
     ] = None,
     target: TargetOption = None,
+    engine: Annotated[
+        Engine, typer.Option(help="local: stream on this machine; ray: an actor pool on Ray Data.")
+    ] = Engine.local,
+    ray_address: Annotated[
+        str | None,
+        typer.Option("--ray-address", help="Ray cluster to join (default: start a local Ray)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Ray actors in the pool (default: the cluster's CPUs).", min=1),
+    ] = None,
 ) -> None:
     """Apply POLICY to INPUT and write safe Parquet plus a manifest to OUTDIR.
 
@@ -105,25 +130,39 @@ def run_command(
         run_document,
         run_warnings,
     )
-    from anonymizer.runners import local
 
     rules = load_policy(policy)
     keys = optional_keyset(keyset)
-    subjects = subject_store(subject_keys, keys)
-    bar = RichProgress(stderr) if stderr.is_terminal and not (quiet or as_json) else None
-    with bar or contextlib.nullcontext():
-        result = local.run(
+    if engine is Engine.ray:
+        if subject_keys is not None or target is not None:
+            raise fail(["--subject-keys and --target run with --engine local only"], 2)
+        from anonymizer.runners import ray as ray_runner
+
+        result = ray_runner.run(
             rules,
             str(policy),
             input_path,
             outdir,
             keys,
             overwrite=overwrite,
-            progress=bar,
-            subjects=subjects,
+            workers=workers,
+            address=ray_address,
             canaries=_commitments(canaries),
-            target=target,
         )
+    elif ray_address is not None or workers is not None:
+        raise fail(["--ray-address and --workers go with --engine ray"], 2)
+    else:
+        bar = RichProgress(stderr) if stderr.is_terminal and not (quiet or as_json) else None
+        with bar or contextlib.nullcontext():
+            result = _run_local(
+                (rules, policy, keys),
+                input_path,
+                outdir,
+                overwrite,
+                bar,
+                subject_keys,
+                (canaries, target),
+            )
     for warning in run_warnings(result):
         stderr.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     if as_json:
@@ -132,6 +171,34 @@ def run_command(
         print_run_summary(stdout, result)
     if report is not None:
         write_report(outdir, report, trust=keyset_trust(keys))
+
+
+def _run_local(
+    given: tuple[Policy, Path, Keyset | None],
+    input_path: str,
+    outdir: Path,
+    overwrite: bool,
+    bar: RichProgress | None,
+    subject_keys: Path | None,
+    extras: tuple[Path | None, str | None],
+) -> RunResult:
+    """``run`` on the local streaming runner."""
+    from anonymizer.runners import local
+
+    rules, policy, keys = given
+    canaries, target = extras
+    return local.run(
+        rules,
+        str(policy),
+        input_path,
+        outdir,
+        keys,
+        overwrite=overwrite,
+        progress=bar,
+        subjects=subject_store(subject_keys, keys),
+        canaries=_commitments(canaries),
+        target=target,
+    )
 
 
 @app.command("validate")

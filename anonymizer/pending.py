@@ -9,6 +9,7 @@ release or the new one, and no temporary file.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,14 +29,23 @@ def register(path: Path) -> Path:
     return path
 
 
+def _remove(path: Path) -> None:
+    """Delete a temporary file, or a temporary directory with what is in it."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
 def release(path: Path) -> None:
-    """Remove ``path`` if it still exists and forget it (after a rename it is already gone).
+    """Remove ``path`` (a file, or a directory of parts) if it still exists and forget it (after
+    a rename it is already gone).
 
     Best effort: where it cannot be removed (a read-only file system, where it cannot have been
     written either) the next run's stale-file sweep removes it.
     """
-    with contextlib.suppress(OSError):
-        path.unlink(missing_ok=True)
+    with contextlib.suppress(FileNotFoundError, OSError):
+        _remove(path)
     with _GUARD:
         _PENDING.discard(path)
 
@@ -53,7 +63,7 @@ def remove_all() -> int:
         removed = 0
         for path in list(_PENDING):
             try:
-                path.unlink()
+                _remove(path)
                 removed += 1
             except FileNotFoundError:
                 pass

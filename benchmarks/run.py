@@ -28,6 +28,7 @@ from benchmarks.detection import CONFUSION, detection_figures
 from benchmarks.measure import Measured, copy_args, figure, measure, run_args
 from benchmarks.privacy import privacy_figures
 from benchmarks.report_speed import report_figures
+from benchmarks.scale import scale_figures
 from fixtures.make_large import BYTES_PER_ROW_ON_DISK
 
 HERE = Path(__file__).resolve().parent
@@ -200,7 +201,7 @@ def streaming_figures(sizes: list[float], repeats: int) -> dict[str, dict[str, o
 
 def main() -> None:
     """Run the groups named in ANONYMIZER_BENCH_ONLY (default all), merge into results.json."""
-    default = "streaming,encryption,hmac,privacy,detection,report"
+    default = "streaming,encryption,hmac,privacy,detection,report,scale"
     groups = os.environ.get("ANONYMIZER_BENCH_ONLY", default).split(",")
     sizes = [float(s) for s in os.environ.get("ANONYMIZER_BENCH_SIZES_GB", "1,4").split(",")]
     repeats = int(os.environ.get("ANONYMIZER_BENCH_REPEATS", "2"))
@@ -220,6 +221,13 @@ def main() -> None:
     if "report" in groups:
         rows = int(os.environ.get("ANONYMIZER_BENCH_REPORT_ROWS", "10000000"))
         results.update(report_figures(DATA, rows))
+    if "scale" in groups:
+        keyset, policy = DATA / "keyset.json", DATA / "customers.yaml"
+        if not keyset.exists():
+            write_keyset(generate_keyset(), keyset)
+        policy.write_text(CUSTOMERS_POLICY)
+        rows = os.environ.get("ANONYMIZER_BENCH_SCALE_ROWS", "4000000,16000000")
+        results.update(scale_figures(DATA, policy, keyset, [int(r) for r in rows.split(",")]))
     if "detection" in groups:
         # Rows of an earlier layout of this group would sit beside the new ones as if current.
         results = {k: v for k, v in results.items() if not k.startswith(DETECTION_ROWS)}

@@ -115,10 +115,14 @@ def check_columns(schema: pl.Schema, wanted: Sequence[str], what: str) -> None:
 def histogram(frame: pl.LazyFrame, columns: Sequence[str], *, text: bool = True) -> pl.DataFrame:
     """Distinct tuples of ``columns`` (as text unless ``text`` is false) with record counts.
 
-    One streaming aggregation: only the distinct tuples are ever held in memory.
+    One streaming aggregation: only the distinct tuples are ever held in memory. A ``frame``
+    that is itself a histogram (it has the count column: per-block histograms of a distributed
+    run, concatenated) is merged, its counts summed.
     """
     keys = [pl.col(c).cast(pl.String) if text else pl.col(c) for c in columns]
-    return _collect(frame.group_by(keys).agg(pl.len().alias(COUNT)))
+    counted = COUNT in frame.collect_schema()
+    count = pl.col(COUNT).sum() if counted else pl.len()
+    return _collect(frame.group_by(keys).agg(count.alias(COUNT)))
 
 
 # Two independently seeded 64-bit hashes of a tuple; the second only checks the first.

@@ -126,9 +126,11 @@ def print_run_summary(console: Console, result: RunResult) -> None:
         plan_table(manifest.plan, f"policy {manifest.policy.name} v{manifest.policy.version}")
     )
     rate = result.rows / result.seconds if result.seconds > 0 else float("inf")
+    engine = manifest.tool.engine
+    where = f", on Ray ({engine['workers']} workers)" if engine.get("runner") == "ray" else ""
     console.print(
         f"rows: {result.rows:,} in {result.seconds:.2f} s ({rate:,.0f} rows/s), "
-        f"{len(manifest.inputs)} file(s)"
+        f"{len(manifest.inputs)} file(s){where}"
     )
     if manifest.privacy is not None:
         console.print(privacy_line(manifest.privacy))

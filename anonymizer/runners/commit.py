@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shutil
 from pathlib import Path
 from types import TracebackType
 
@@ -71,9 +72,12 @@ class OutputLock:
 
     def _remove_stale(self) -> int:
         removed = 0
-        for path in self.outdir.rglob(f"{TMP_MARKER}*"):
+        for path in sorted(self.outdir.rglob(f"{TMP_MARKER}*")):
             if path.is_file() and _is_stale(path, self.run_id):
                 path.unlink(missing_ok=True)
+                removed += 1
+            elif path.is_dir() and _is_stale(path, self.run_id):
+                shutil.rmtree(path, ignore_errors=True)  # a killed distributed run's parts
                 removed += 1
         return removed
 
@@ -82,6 +86,13 @@ class OutputLock:
         tmp = pending.register(target.with_name(f"{TMP_MARKER}{self.run_id}-{target.name}"))
         self._temps.append(tmp)
         return tmp
+
+    def temporary_directory(self, name: str) -> Path:
+        """A directory of this run's temporary parts, removed with them unless committed."""
+        path = pending.register(self.outdir / f"{TMP_MARKER}{self.run_id}-{name}")
+        self._temps.append(path)
+        path.mkdir()
+        return path
 
     def commit(self, renames: list[tuple[Path, Path]], manifest: bytes) -> Path:
         """Write the manifest under a temporary name, then rename every file and it into place.

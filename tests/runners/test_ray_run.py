@@ -1,0 +1,167 @@
+"""The Ray engine runs the same Plan as the local runner: equal output file by file (tokens,
+surrogates, shifted dates, generalised values, the k-anonymous recoding) and manifests that
+verify with the same trust file.
+
+One local Ray (2 CPUs) serves the module (test_ray_faults.py runs without one).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+import ray
+
+from anonymizer.cli_common import optional_keyset
+from anonymizer.lineage.outcome import RunResult
+from anonymizer.pending import TMP_MARKER
+from anonymizer.policy.load import load_policy
+from anonymizer.runners import local
+from anonymizer.runners import ray as ray_runner
+from fixtures.make_large import LARGE_POLICY, large_frame
+from tests.conftest import CUSTOMERS_POLICY, FIXTURE, ROOT, run_cli
+
+FILES, ROWS_PER_FILE = 8, 250_000  # the issue's scale: >= 8 files, >= 2 M rows
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[None]:
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("keys")
+    keyset, trust = base / "keyset.json", base / "trust.yaml"
+    assert run_cli(["keys", "init", str(keyset)]).returncode == 0
+    exported = run_cli(["keys", "export-public", "-k", str(keyset)])
+    trust.write_text(exported.stdout)
+    return keyset, trust
+
+
+@pytest.fixture(scope="module")
+def many_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Eight Parquet files, 2 M customer-like rows, in a directory tree."""
+    root = tmp_path_factory.mktemp("many")
+    for n in range(FILES):
+        path = root / f"part={n % 2}" / f"customers-{n}.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame = large_frame(ROWS_PER_FILE, offset=n * ROWS_PER_FILE)
+        frame.sink_parquet(path, row_group_size=50_000)
+    return root
+
+
+def both(
+    policy_path: Path, data: Path, out: Path, keyset: Path, **ray_options: object
+) -> tuple[RunResult, RunResult]:
+    policy, keys = load_policy(policy_path), optional_keyset(keyset)
+    here = local.run(policy, str(policy_path), str(data), out / "local", keys)
+    there = ray_runner.run(policy, str(policy_path), str(data), out / "ray", keys, **ray_options)  # type: ignore[arg-type]
+    return here, there
+
+
+def assert_same_files(out: Path, *, ordered: bool = True) -> None:
+    names = sorted(p.relative_to(out / "local") for p in (out / "local").rglob("*.parquet"))
+    assert names == sorted(p.relative_to(out / "ray") for p in (out / "ray").rglob("*.parquet"))
+    for name in names:
+        mine, theirs = pl.read_parquet(out / "local" / name), pl.read_parquet(out / "ray" / name)
+        if not ordered:
+            mine, theirs = mine.sort(mine.columns), theirs.sort(theirs.columns)
+        assert mine.equals(theirs), name
+
+
+def assert_verifies(out: Path, trust: Path) -> None:
+    for engine in ("local", "ray"):
+        checked = run_cli(["verify", str(out / engine), "--trust", str(trust)])
+        assert checked.returncode == 0, checked.stderr
+    assert not list(out.rglob(f"{TMP_MARKER}*"))
+
+
+def test_the_fixture_comes_out_equal_and_both_manifests_verify(
+    cluster: None, keys: tuple[Path, Path], tmp_path: Path
+) -> None:
+    here, there = both(CUSTOMERS_POLICY, FIXTURE, tmp_path, keys[0], workers=2)
+    assert_same_files(tmp_path)
+    assert_verifies(tmp_path, keys[1])
+    engine = there.manifest.tool.engine
+    assert (engine["runner"], engine["workers"], engine["ray"]) == ("ray", "2", ray.__version__)
+    assert there.manifest.plan == here.manifest.plan
+    assert [o.rows for o in there.manifest.outputs] == [o.rows for o in here.manifest.outputs]
+
+
+def test_eight_files_of_two_million_rows_come_out_equal_file_by_file(
+    cluster: None, keys: tuple[Path, Path], many_files: Path, tmp_path: Path
+) -> None:
+    policy = tmp_path / "large.yaml"
+    policy.write_text(LARGE_POLICY.replace("unlisted_columns: error", "unlisted_columns: keep"))
+    here, there = both(policy, many_files, tmp_path, keys[0])
+    assert there.rows == here.rows == FILES * ROWS_PER_FILE
+    assert len(there.manifest.outputs) == FILES
+    assert_same_files(tmp_path)
+    assert_verifies(tmp_path, keys[1])
+    assert there.manifest.tool.engine["workers"] == "2"  # the cluster's CPUs
+
+
+def test_the_k_anonymous_recoding_is_the_local_one(
+    cluster: None, keys: tuple[Path, Path], tmp_path: Path
+) -> None:
+    adult = pl.read_csv(ROOT / "fixtures" / "adult" / "adult.csv", separator=";")
+    data = tmp_path / "adult"
+    data.mkdir()
+    for n, chunk in enumerate(adult.iter_slices(4_000)):  # 8 files: k holds over all of them
+        chunk.write_parquet(data / f"adult-{n}.parquet")
+    policy = tmp_path / "adult-k5.yaml"
+    policy.write_text((ROOT / "rules" / "adult-k5.yaml").read_text())
+    (tmp_path / "hierarchies").symlink_to(ROOT / "rules" / "hierarchies")
+    here, there = both(policy, data, tmp_path / "out", keys[0])
+    mine, theirs = here.manifest.privacy, there.manifest.privacy
+    assert mine is not None and theirs is not None
+    assert theirs["levels"] == mine["levels"]
+    assert theirs["records_suppressed"] == mine["records_suppressed"] > 0
+    assert theirs == mine
+    assert_same_files(tmp_path / "out")
+    assert_verifies(tmp_path / "out", keys[1])
+
+
+def test_encrypted_cells_open_and_are_counted_once(
+    cluster: None, keys: tuple[Path, Path], many_files: Path, tmp_path: Path
+) -> None:
+    policy = tmp_path / "vault.yaml"
+    policy.write_text(
+        "name: vault\nunlisted_columns: keep\ncolumns:\n"
+        "  email: {action: encrypt}\n  customer_id: {action: hash_token}\n"
+    )
+    source = many_files / "part=0" / "customers-0.parquet"
+    keyset = keys[0]
+    result = ray_runner.run(
+        load_policy(policy), str(policy), str(source), tmp_path / "out", optional_keyset(keyset)
+    )
+    entries = [e for e in result.manifest.encryption if e["column"] == "email"]
+    assert sum(int(e["encrypted"]) for e in entries) == ROWS_PER_FILE
+    assert len({e["salt"] for e in entries}) == len(entries)  # one salt per worker and file
+    opened = run_cli(
+        ["decrypt", "-p", str(policy), "-k", str(keyset), "--columns", "email",
+         str(tmp_path / "out" / source.name), str(tmp_path / "plain.parquet")]
+    )  # fmt: skip
+    assert opened.returncode == 0, opened.stderr
+    plain = pl.read_parquet(tmp_path / "plain.parquet")
+    assert plain["email"].equals(pl.read_parquet(source)["email"])
+
+
+def test_a_worker_error_is_one_line_without_ray_colours(cluster: None) -> None:
+    @ray.remote
+    def fails() -> None:
+        raise ValueError("first line\nthe line that says what went wrong")
+
+    with pytest.raises(Exception) as caught:
+        ray.get(fails.remote())
+    error = ray_runner._error(caught.value)
+    assert str(error) == (
+        "a Ray worker failed (the line that says what went wrong); nothing was written. "
+        "Run again, or with --engine local"
+    )
