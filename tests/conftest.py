@@ -15,6 +15,7 @@ import pytest
 from anonymizer.crypto.keyset import DEFAULT_PURPOSES, Key, Keyset, generate_keyset, write_keyset
 from anonymizer.policy.compile import compile_plan
 from anonymizer.policy.load import parse_policy
+from fixtures.make_large import large_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "fixtures" / "customers.parquet"
@@ -84,3 +85,24 @@ def run_policy(
     return run_cli(
         ["run", "-p", str(policy), "-k", str(keyset_file), *extra, str(source), str(out)]
     )
+
+
+def keyset_and_trust(base: Path) -> tuple[Path, Path]:
+    """A fresh keyset file and the trust file of its public sign key, under ``base``."""
+    keyset, trust = base / "keyset.json", base / "trust.yaml"
+    assert run_cli(["keys", "init", str(keyset)]).returncode == 0
+    exported = run_cli(["keys", "export-public", "-k", str(keyset)])
+    assert exported.returncode == 0, exported.stderr
+    trust.write_text(exported.stdout)
+    return keyset, trust
+
+
+def customer_files(root: Path, files: int, rows: int, *, hive: bool = False) -> Path:
+    """``files`` generated customer-like Parquet files of ``rows`` rows each under ``root``
+    (in ``part=0`` / ``part=1`` folders with ``hive``)."""
+    for n in range(files):
+        folder = root / f"part={n % 2}" if hive else root
+        folder.mkdir(parents=True, exist_ok=True)
+        frame = large_frame(rows, offset=n * rows)
+        frame.sink_parquet(folder / f"customers-{n}.parquet", row_group_size=50_000)
+    return root

@@ -23,10 +23,9 @@ from anonymizer.crypto.at_rest import AtRestRecord, properties_for, written_reco
 from anonymizer.crypto.keyset import Keyset
 from anonymizer.crypto.subjects import SubjectKeyStore
 from anonymizer.errors import AnonymizerError, InputError, KeyringError, OutputError
-from anonymizer.lineage.manifest import RunManifest, manifest_bytes
+from anonymizer.lineage.manifest import RunManifest
 from anonymizer.lineage.outcome import RunResult
 from anonymizer.lineage.residual import residual_findings
-from anonymizer.lineage.signing import SIGN_PURPOSE
 from anonymizer.policy.compile import Plan, compile_plan
 from anonymizer.policy.models import Policy
 from anonymizer.privacy.stage import PrivacyStage
@@ -36,6 +35,7 @@ from anonymizer.runners.release import (
     RunFacts,
     check_output,
     check_rows,
+    commit_release,
     dp_budget,
     dropped_by_privacy,
     file_metadata,
@@ -206,19 +206,9 @@ def run(
             manifest = manifest.model_copy(update={"report": {"utility": figures}})
         if subjects is not None and subjects.changed:
             subjects.save()
-        signer = (
-            keyset.for_purpose(SIGN_PURPOSE) if keyset and SIGN_PURPOSE in keyset.purposes else None
-        )
         renames = [(job.tmp, job.target) for job in jobs]
-        manifest_path = lock.commit(renames, manifest_bytes(manifest, signer))
-    return RunResult(
-        manifest=manifest,
-        manifest_path=manifest_path,
-        rows=sum(job.rows for job in jobs),
-        seconds=time.perf_counter() - clock,
-        stale_removed=lock.stale_removed,
-        signed=signer is not None,
-    )
+        rows = sum(job.rows for job in jobs)
+        return commit_release(lock, renames, manifest, keyset, (rows, clock))
 
 
 def _write(

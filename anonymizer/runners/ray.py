@@ -38,10 +38,9 @@ import pyarrow.compute as pc
 
 from anonymizer.crypto.keyset import Keyset
 from anonymizer.errors import AnonymizerError, InputError, PlanError
-from anonymizer.lineage.manifest import FileRecord, RunManifest, manifest_bytes
+from anonymizer.lineage.manifest import FileRecord, RunManifest
 from anonymizer.lineage.outcome import RunResult
 from anonymizer.lineage.residual import residual_findings
-from anonymizer.lineage.signing import SIGN_PURPOSE
 from anonymizer.policy.compile import Plan
 from anonymizer.policy.models import EncryptRule, Policy
 from anonymizer.privacy.stage import PrivacyStage
@@ -59,6 +58,7 @@ from anonymizer.runners.release import (
     RunFacts,
     check_output,
     check_rows,
+    commit_release,
     dp_budget,
     dropped_by_privacy,
     file_metadata,
@@ -372,24 +372,11 @@ def run(
                 finished,
                 (privacy, canaries, ray.__version__, pool),
             )
-            signer = (
-                keyset.for_purpose(SIGN_PURPOSE)
-                if keyset and SIGN_PURPOSE in keyset.purposes
-                else None
-            )
             renames = [
-                (tmp, outdir / f.item.relative)
-                for f, (tmp, *_rest) in zip(files, finished, strict=True)
+                (done[0], outdir / f.item.relative) for f, done in zip(files, finished, strict=True)
             ]
-            manifest_path = lock.commit(renames, manifest_bytes(manifest, signer))
-    return RunResult(
-        manifest=manifest,
-        manifest_path=manifest_path,
-        rows=sum(f.rows for f in files),
-        seconds=time.perf_counter() - clock,
-        stale_removed=lock.stale_removed,
-        signed=signer is not None,
-    )
+            rows = sum(f.rows for f in files)
+            return commit_release(lock, renames, manifest, keyset, (rows, clock))
 
 
 def _stream(

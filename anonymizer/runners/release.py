@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from anonymizer._version import __version__
+from anonymizer.crypto.keyset import Keyset
 from anonymizer.errors import AnonymizerError, OutputError, PlanError
 from anonymizer.lineage.manifest import (
     BLOCK_SIZE,
@@ -27,12 +29,16 @@ from anonymizer.lineage.manifest import (
     RunManifest,
     ToolRecord,
     block_digests,
+    manifest_bytes,
     sha256_file,
 )
+from anonymizer.lineage.outcome import RunResult
+from anonymizer.lineage.signing import SIGN_PURPOSE
 from anonymizer.policy.compile import Plan
 from anonymizer.policy.load import policy_digest
 from anonymizer.policy.models import Policy
 from anonymizer.privacy.stage import PrivacyStage, prepare_privacy
+from anonymizer.runners.commit import OutputLock
 from anonymizer.runners.inputs import InputFile
 
 
@@ -190,6 +196,30 @@ class RunFacts:
     encryption: list[dict[str, object]] | None = None
     residual: list[dict[str, Any]] | None = None
     detections: list[dict[str, object]] | None = None
+
+
+def commit_release(
+    lock: OutputLock,
+    renames: list[tuple[Path, Path]],
+    manifest: RunManifest,
+    keyset: Keyset | None,
+    counted: tuple[int, float],
+) -> RunResult:
+    """Sign the manifest (with the keyset's sign key, if it has one), rename every file and the
+    manifest into place, and say what was done (``counted``: rows, and the run's start clock)."""
+    rows, clock = counted
+    signer = (
+        keyset.for_purpose(SIGN_PURPOSE) if keyset and SIGN_PURPOSE in keyset.purposes else None
+    )
+    manifest_path = lock.commit(renames, manifest_bytes(manifest, signer))
+    return RunResult(
+        manifest=manifest,
+        manifest_path=manifest_path,
+        rows=rows,
+        seconds=time.perf_counter() - clock,
+        stale_removed=lock.stale_removed,
+        signed=signer is not None,
+    )
 
 
 def run_id(policy: Policy, inputs: list[FileRecord], started: str) -> str:

@@ -22,29 +22,27 @@ from anonymizer.lineage.manifest import MANIFEST_NAME
 from anonymizer.pending import TMP_MARKER
 from anonymizer.policy.load import parse_policy
 from anonymizer.runners import ray as ray_runner
-from fixtures.make_large import LARGE_POLICY, large_frame
-from tests.conftest import CUSTOMERS_POLICY, FIXTURE, ROOT, run_cli
+from fixtures.make_large import LARGE_POLICY
+from tests.conftest import (
+    CUSTOMERS_POLICY,
+    FIXTURE,
+    ROOT,
+    customer_files,
+    keyset_and_trust,
+    run_cli,
+)
 
 FILES, ROWS_PER_FILE = 8, 150_000
 
 
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    base = tmp_path_factory.mktemp("keys")
-    keyset, trust = base / "keyset.json", base / "trust.yaml"
-    assert run_cli(["keys", "init", str(keyset)]).returncode == 0
-    exported = run_cli(["keys", "export-public", "-k", str(keyset)])
-    trust.write_text(exported.stdout)
-    return keyset, trust
+    return keyset_and_trust(tmp_path_factory.mktemp("keys"))
 
 
 @pytest.fixture(scope="module")
 def many_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("many")
-    for n in range(FILES):
-        frame = large_frame(ROWS_PER_FILE, offset=n * ROWS_PER_FILE)
-        frame.sink_parquet(root / f"customers-{n}.parquet", row_group_size=50_000)
-    return root
+    return customer_files(tmp_path_factory.mktemp("many"), FILES, ROWS_PER_FILE)
 
 
 def test_bad_input_is_refused_before_any_worker_starts(

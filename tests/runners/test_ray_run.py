@@ -21,8 +21,15 @@ from anonymizer.pending import TMP_MARKER
 from anonymizer.policy.load import load_policy
 from anonymizer.runners import local
 from anonymizer.runners import ray as ray_runner
-from fixtures.make_large import LARGE_POLICY, large_frame
-from tests.conftest import CUSTOMERS_POLICY, FIXTURE, ROOT, run_cli
+from fixtures.make_large import LARGE_POLICY
+from tests.conftest import (
+    CUSTOMERS_POLICY,
+    FIXTURE,
+    ROOT,
+    customer_files,
+    keyset_and_trust,
+    run_cli,
+)
 
 FILES, ROWS_PER_FILE = 8, 250_000  # the issue's scale: >= 8 files, >= 2 M rows
 
@@ -36,24 +43,13 @@ def cluster() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    base = tmp_path_factory.mktemp("keys")
-    keyset, trust = base / "keyset.json", base / "trust.yaml"
-    assert run_cli(["keys", "init", str(keyset)]).returncode == 0
-    exported = run_cli(["keys", "export-public", "-k", str(keyset)])
-    trust.write_text(exported.stdout)
-    return keyset, trust
+    return keyset_and_trust(tmp_path_factory.mktemp("keys"))
 
 
 @pytest.fixture(scope="module")
 def many_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Eight Parquet files, 2 M customer-like rows, in a directory tree."""
-    root = tmp_path_factory.mktemp("many")
-    for n in range(FILES):
-        path = root / f"part={n % 2}" / f"customers-{n}.parquet"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        frame = large_frame(ROWS_PER_FILE, offset=n * ROWS_PER_FILE)
-        frame.sink_parquet(path, row_group_size=50_000)
-    return root
+    """Eight Parquet files, 2 M customer-like rows, in a Hive tree (part=0, part=1)."""
+    return customer_files(tmp_path_factory.mktemp("many"), FILES, ROWS_PER_FILE, hive=True)
 
 
 def both(
