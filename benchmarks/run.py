@@ -65,7 +65,7 @@ FAMILY_POLICIES = {
     "mask_1col": "full_name: {action: mask, keep_first: 1}",
     "surrogate_2col": "full_name: {action: surrogate, kind: name}\n"
     "  email: {action: surrogate, kind: email}",
-    "date_shift_1col": "signup_date: {action: date_shift, subject: customer_id}",
+    "date_shift_1col": "signup_date: {action: date_shift, subject: customer_id, max_days: 45}",
     "generalize_3col": "zip: {action: generalize, keep_prefix: 3}\n"
     "  birth_date: {action: generalize, date_part: year}\n"
     "  salary: {action: generalize, width: 10000, top: 200000}",
