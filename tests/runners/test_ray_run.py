@@ -8,6 +8,7 @@ One local Ray (2 CPUs) serves the module (test_ray_faults.py runs without one).
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,6 +60,18 @@ def both(
     here = local.run(policy, str(policy_path), str(data), out / "local", keys)
     there = ray_runner.run(policy, str(policy_path), str(data), out / "ray", keys, **ray_options)  # type: ignore[arg-type]
     return here, there
+
+
+def same_record(mine: object, theirs: object) -> bool:
+    """Equal records, floats equal to 1e-12 (sums over group-by output in another order)."""
+    if isinstance(mine, float) or isinstance(theirs, float):
+        assert isinstance(mine, int | float) and isinstance(theirs, int | float)
+        return math.isclose(mine, theirs, rel_tol=1e-12, abs_tol=1e-15)
+    if isinstance(mine, dict) and isinstance(theirs, dict):
+        return mine.keys() == theirs.keys() and all(same_record(mine[k], theirs[k]) for k in mine)
+    if isinstance(mine, list) and isinstance(theirs, list):
+        return len(mine) == len(theirs) and all(map(same_record, mine, theirs))
+    return mine == theirs
 
 
 def assert_same_files(out: Path, *, ordered: bool = True) -> None:
@@ -119,7 +132,9 @@ def test_the_k_anonymous_recoding_is_the_local_one(
     assert mine is not None and theirs is not None
     assert theirs["levels"] == mine["levels"]
     assert theirs["records_suppressed"] == mine["records_suppressed"] > 0
-    assert theirs == mine
+    assert theirs["classes"] == mine["classes"]
+    # Equal but for the last bits of sums taken over the histogram in another order.
+    assert same_record(theirs, mine)
     assert_same_files(tmp_path / "out")
     assert_verifies(tmp_path / "out", keys[1])
 
