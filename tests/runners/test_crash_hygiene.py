@@ -192,6 +192,24 @@ def test_stale_temporary_files_are_removed_and_the_user_told(
     assert not stale.exists() and other.read_text() == "mine"
 
 
+def test_a_killed_distributed_runs_parts_are_removed_by_the_next_run(
+    setup: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    assert run_cli(_args(setup, out)).returncode == 0
+    parts = out / f"{TMP_MARKER}0123456789abcdef-parts"  # as a killed Ray driver leaves it
+    parts.mkdir()
+    for n in range(2):
+        (parts / f"{parts.name}-f0-{n}.arrow").write_bytes(b"rows")
+    refused = run_cli(["verify", str(out), "--trust", str(setup["trust"])])
+    assert refused.returncode != 0 and "interrupted run" in refused.stderr
+    rerun = run_cli(_args(setup, out))
+    assert rerun.returncode == 0
+    assert "removed 2 temporary file(s) that an earlier, interrupted run left" in rerun.stderr
+    assert not parts.exists()
+    assert run_cli(["verify", str(out), "--trust", str(setup["trust"])]).returncode == 0
+
+
 def _namespaced_mount_works() -> bool:
     probe = ["unshare", "-rm", "sh", "-c", "mount -t tmpfs tmpfs /mnt && umount /mnt"]
     return (
