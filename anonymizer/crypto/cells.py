@@ -47,7 +47,7 @@ def _layout(values: pa.Array) -> tuple[np.ndarray, bytes, np.ndarray]:
     assert offsets_buffer is not None
     offsets = np.frombuffer(offsets_buffer, dtype=np.int64, count=n + 1, offset=values.offset * 8)
     start, end = int(offsets[0]), int(offsets[-1])
-    data = b"" if data_buffer is None else data_buffer.to_pybytes()[start:end]
+    data = b"" if data_buffer is None else data_buffer.slice(start, end - start).to_pybytes()
     valid = (
         np.ones(n, dtype=bool)
         if values.null_count == 0

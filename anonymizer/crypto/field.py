@@ -164,7 +164,7 @@ class FieldDecryptor:
         subjects: SubjectKeys | None = None,
     ) -> None:
         self._keys = {k.key_id: k.material for k in keyset.keys}
-        self._job = OpenJob(tuple(self._keys.items()), dataset, column, text=True)
+        self._materials = tuple(self._keys.items())
         self._subjects = subjects
         self._dataset, self._column = dataset, column
         self._ciphers: dict[tuple[str, int, bytes], Gcm | Siv] = {}
@@ -230,7 +230,7 @@ class FieldDecryptor:
         if self._subjects is not None:  # erased subjects' cells open to null, counted here
             opened = self.decrypt_batch(cells.to_pylist(), text=text)
             return pa.array(opened, pa.large_string() if text else pa.large_binary())
-        job = OpenJob(self._job.materials, self._dataset, self._column, text=text)
+        job = OpenJob(self._materials, self._dataset, self._column, text=text)
         return pool.open_cells(job, cells)
 
     def _opener(self, cell: bytes) -> tuple[Callable[[bytes], bytes | None], int]:

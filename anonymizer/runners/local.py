@@ -34,10 +34,8 @@ from anonymizer.runners.inputs import InputFile, discover_inputs, read_schema
 from anonymizer.runners.release import (
     RunFacts,
     check_output,
-    check_rows,
     commit_release,
     dp_budget,
-    dropped_by_privacy,
     file_metadata,
     file_policy,
     file_record,
@@ -251,12 +249,6 @@ def _write(
             )
         ]
         outputs = hashed_outputs.result()
-    check_rows(
-        [job.item.source for job in jobs],
-        [job.rows for job in jobs],
-        outputs,
-        dropped_by_privacy(privacy),
-    )
     facts = RunFacts(
         policy,
         policy_source,

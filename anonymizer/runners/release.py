@@ -138,24 +138,7 @@ def plan_records(plans: list[Plan]) -> list[dict[str, object]]:
     return list(seen.values())
 
 
-def check_rows(
-    sources: list[Path], rows_in: list[int], outputs: list[FileRecord], suppressed: int | None
-) -> None:
-    """Every record comes out, except exactly those the privacy stage suppressed and dropped
-    (``suppressed``; None when no record may be dropped)."""
-    if suppressed is not None:
-        total_in, total_out = sum(rows_in), sum(o.rows for o in outputs)
-        if total_in - total_out != suppressed:
-            raise PlanError(
-                f"{total_in} rows in and {total_out} out, but {suppressed} were to be suppressed"
-            )
-        return
-    for source, rows, out in zip(sources, rows_in, outputs, strict=True):
-        if out.rows != rows:
-            raise PlanError(f"{source}: {rows} rows in but {out.rows} out")
-
-
-def dropped_by_privacy(privacy: PrivacyStage | None) -> int | None:
+def _dropped_by_privacy(privacy: PrivacyStage | None) -> int | None:
     """Records the privacy stage removes from the output (None when it removes none)."""
     if privacy is not None and privacy.row_filter is not None:
         return privacy.records_suppressed
@@ -174,7 +157,7 @@ def dp_budget(
     one streaming aggregation over the input)."""
     if not plans or plans[0].policy.dp is None:
         return None
-    records = rows - (dropped_by_privacy(privacy) or 0)
+    records = rows - (_dropped_by_privacy(privacy) or 0)
     return plans[0].dp_record(whole_input(items), records)
 
 
@@ -228,8 +211,26 @@ def run_id(policy: Policy, inputs: list[FileRecord], started: str) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
+def _check_rows(facts: RunFacts) -> None:
+    """Every record comes out, except exactly those the privacy stage suppressed and dropped."""
+    suppressed = _dropped_by_privacy(facts.privacy)
+    if suppressed is not None:
+        total_in = sum(r.rows for r in facts.inputs)
+        total_out = sum(o.rows for o in facts.outputs)
+        if total_in - total_out != suppressed:
+            raise PlanError(
+                f"{total_in} rows in and {total_out} out, but {suppressed} were to be suppressed"
+            )
+        return
+    for record, out in zip(facts.inputs, facts.outputs, strict=True):
+        if out.rows != record.rows:
+            source = facts.root / record.path
+            raise PlanError(f"{source}: {record.rows} rows in but {out.rows} out")
+
+
 def run_manifest(facts: RunFacts) -> RunManifest:
-    """The (unsigned) manifest of a run."""
+    """The (unsigned) manifest of a run, once its row counts add up."""
+    _check_rows(facts)
     policy = facts.policy
     return RunManifest(
         run_id=run_id(policy, facts.inputs, facts.started),

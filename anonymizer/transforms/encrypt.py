@@ -2,9 +2,8 @@
 
 Each compiled plan gets its own FieldEncryptor per column, so every output file has a fresh
 subkey and nonce counter. A column without row keys or subjects is sealed a whole Arrow batch
-at a time, on
-every core (``anonymizer.crypto.pool``); the others per value in Python. Both run inside
-``map_batches(..., is_elementwise=True)`` so the column still streams.
+at a time, on every core (``anonymizer.crypto.pool``); the others per value in Python. Both run
+inside ``map_batches(..., is_elementwise=True)`` so the column still streams.
 """
 
 from __future__ import annotations
