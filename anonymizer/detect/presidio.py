@@ -1,4 +1,4 @@
-"""Presidio interoperability, both ways (presidio-analyzer comes with the ``ner`` extra).
+"""Presidio interoperability, both ways (presidio-analyzer comes with the ``presidio`` extra).
 
 * ``AnonymizerRecognizer`` runs our pattern detectors inside a Presidio ``AnalyzerEngine``:
   ``registry.add_recognizer(AnonymizerRecognizer())``.
@@ -20,10 +20,10 @@ from anonymizer.errors import PlanError
 
 def _presidio() -> Any:
     try:
-        import presidio_analyzer  # noqa: PLC0415 - optional (the ner extra)
+        import presidio_analyzer  # noqa: PLC0415 - optional (the presidio extra)
     except ImportError:
         raise PlanError(
-            "Presidio recognizers need presidio-analyzer: pip install 'anonymizer[ner]'"
+            "Presidio recognizers need presidio-analyzer: pip install 'anonymizer[presidio]'"
         ) from None
     return presidio_analyzer
 
