@@ -8,21 +8,24 @@ DEMO   := demo-out
 
 .PHONY: wheel-check demo test lint bench fuzz example-dp clean browser report-screenshots
 
-# Create the venv when missing and install the project with the extra $(1).
+# Create the venv when missing and install the project with the extra $(1) (pip options $(2)).
 define install
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[$(1)]'
+	$(BIN)/python -m pip install --quiet $(2) -e '.[$(1)]'
 	touch $@
 endef
 
 $(STAMP): pyproject.toml
 	$(call install,dev)
 
-# The demo needs the core and the ner extra only (no torch, no datasets, no test tools).
+# The demo needs the core and the ner extra only (no torch, no datasets, no test tools). No
+# byte-compiling at install: pip would compile every module of every package (~90 MB of .pyc,
+# mostly phone-number geodata, Faker locales and spaCy languages the demo never imports); Python
+# compiles what is imported on first use instead.
 $(DEMO_STAMP): pyproject.toml
-	$(call install,ner)
+	$(call install,ner,--no-compile)
 
 demo: $(DEMO_STAMP)
 	@mkdir -p $(DEMO)
@@ -45,7 +48,7 @@ wheel-check: $(STAMP)
 			$(CURDIR)/fixtures/customers.parquet safe \
 		&& venv/bin/anonymizer keys export-public -k keyset.json > trust.yaml \
 		&& venv/bin/anonymizer verify safe --trust trust.yaml \
-		&& venv/bin/python -c "from anonymizer.lineage.schema import shipped_schema; shipped_schema()"
+		&& venv/bin/python -c "from anonymizer_ml.lineage.schema import shipped_schema; shipped_schema()"
 	@echo "wheel-check: the installed wheel ran the customers preset and verified its output"
 
 test: $(STAMP) browser
@@ -70,9 +73,9 @@ fuzz: $(STAMP)
 	ANONYMIZER_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_fuzz.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check anonymizer tests benchmarks fixtures docs/examples
-	$(BIN)/ruff format --check anonymizer tests benchmarks fixtures docs/examples
-	$(BIN)/mypy --strict anonymizer
+	$(BIN)/ruff check anonymizer_ml tests benchmarks fixtures docs/examples
+	$(BIN)/ruff format --check anonymizer_ml tests benchmarks fixtures docs/examples
+	$(BIN)/mypy --strict anonymizer_ml
 
 # Peer tools for the privacy benchmark live apart: pycanon pins an old typing_extensions.
 PEERS := .venv-peers

@@ -24,8 +24,8 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from anonymizer.detect.entities import detect_entities
-from anonymizer.detect.ner import DEFAULT_MODEL
+from anonymizer_ml.detect.entities import detect_entities
+from anonymizer_ml.detect.ner import DEFAULT_MODEL
 from benchmarks.detection_sets import (
     ROOT,
     KindSpan,

@@ -7,7 +7,7 @@ bracketed number — so that neither side can skip a text it has seen. ``replica
 copies equal: that figure measures our duplicate-text cache, not detection, and is labelled so.
 
 Both sides get the same cores: ours runs in ``CORES`` worker processes
-(``detect_entities(processes=…)``, see ``anonymizer.detect.pool``), Presidio's batch engine gets
+(``detect_entities(processes=…)``, see ``anonymizer_ml.detect.pool``), Presidio's batch engine gets
 ``n_process=CORES``; pattern-only
 is ours with ``ner="none"`` against Presidio without its spaCy recognizer over a blank pipeline.
 Batches are sized in characters on both sides (about ``BATCH_CHARS`` per batch), so that long
@@ -32,10 +32,10 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from anonymizer.detect import pool
-from anonymizer.detect.entities import detect_entities
-from anonymizer.detect.ner import DEFAULT_MODEL
-from anonymizer.detect.validators import phone_ok
+from anonymizer_ml.detect import pool
+from anonymizer_ml.detect.entities import detect_entities
+from anonymizer_ml.detect.ner import DEFAULT_MODEL
+from anonymizer_ml.detect.validators import phone_ok
 from benchmarks.detection_sets import SYNTH, TAB_SAMPLE, wnut17_samples
 from benchmarks.measure import figure, run_measured
 from benchmarks.presidio_peer import presidio_engine, presidio_results

@@ -76,4 +76,4 @@ def copy_args(source: Path, target: Path) -> tuple[str, str, list[str]]:
 def run_args(policy: Path, keyset: Path, source: Path, out: Path) -> tuple[str, str, list[str]]:
     """Our CLI on the same file."""
     args = ["run", "-q", "--overwrite", "-p", str(policy), "-k", str(keyset), str(source), str(out)]
-    return "-m", "anonymizer", args
+    return "-m", "anonymizer_ml", args

@@ -23,11 +23,11 @@ from typing import TypeVar
 
 import polars as pl
 
-from anonymizer.crypto.keyset import generate_keyset, write_keyset
-from anonymizer.privacy import mondrian, optimal_generalization, risk_report
-from anonymizer.privacy.criteria import Criteria, evaluate, is_valid
-from anonymizer.privacy.metrics import nu_entropy_terms
-from anonymizer.privacy.table import build_table
+from anonymizer_ml.crypto.keyset import generate_keyset, write_keyset
+from anonymizer_ml.privacy import mondrian, optimal_generalization, risk_report
+from anonymizer_ml.privacy.criteria import Criteria, evaluate, is_valid
+from anonymizer_ml.privacy.metrics import nu_entropy_terms
+from anonymizer_ml.privacy.table import build_table
 from benchmarks.measure import copy_args, figure, measure, run_args
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from anonymizer.crypto.keyset import generate_keyset, write_keyset
+from anonymizer_ml.crypto.keyset import generate_keyset, write_keyset
 from benchmarks.measure import figure, measure, run_args
 from fixtures.make_large import LARGE_POLICY
 
@@ -26,7 +26,7 @@ def report_figures(data: Path, rows: int) -> dict[str, dict[str, object]]:
     keyset, trust, policy = data / "report-keys.json", data / "report-trust.yaml", data / "r.yaml"
     write_keyset(generate_keyset(), keyset)
     exported = subprocess.run(
-        [sys.executable, "-m", "anonymizer", "keys", "export-public", "-k", str(keyset)],
+        [sys.executable, "-m", "anonymizer_ml", "keys", "export-public", "-k", str(keyset)],
         capture_output=True,
         text=True,
         check=True,
@@ -36,7 +36,7 @@ def report_figures(data: Path, rows: int) -> dict[str, dict[str, object]]:
     out, html = data / "out-report", data / "report.html"
     run = measure(*run_args(policy, keyset, source, out))
     report = measure(
-        "-m", "anonymizer", ["report", str(out), "--trust", str(trust), "--html", str(html)]
+        "-m", "anonymizer_ml", ["report", str(out), "--trust", str(trust), "--html", str(html)]
     )
     tag = f"{rows // 1_000_000}m_rows"
     return {

@@ -22,8 +22,8 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from anonymizer.crypto.keyset import generate_keyset, write_keyset
-from anonymizer.transforms.keyed import hmac_hex
+from anonymizer_ml.crypto.keyset import generate_keyset, write_keyset
+from anonymizer_ml.transforms.keyed import hmac_hex
 from benchmarks.detection import CONFUSION, detection_figures
 from benchmarks.measure import Measured, copy_args, figure, measure, run_args
 from benchmarks.privacy import privacy_figures
@@ -154,7 +154,7 @@ def encryption_figures(values: int) -> dict[str, dict[str, object]]:
         str(encrypted),
         str(DATA / "decrypted.parquet"),
     ]
-    decrypted = measure("-m", "anonymizer", args)
+    decrypted = measure("-m", "anonymizer_ml", args)
     figures: dict[str, dict[str, object]] = {}
     for name, run, base in (("encrypt", ours, copy), ("decrypt", decrypted, copy_encrypted)):
         figures[f"{name}_{values // 1_000_000}m_strings_wall"] = figure(

@@ -12,9 +12,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from anonymizer.crypto.keyset import DEFAULT_PURPOSES, Key, Keyset, generate_keyset, write_keyset
-from anonymizer.policy.compile import compile_plan
-from anonymizer.policy.load import parse_policy
+from anonymizer_ml.crypto.keyset import DEFAULT_PURPOSES, Key, Keyset, generate_keyset, write_keyset
+from anonymizer_ml.policy.compile import compile_plan
+from anonymizer_ml.policy.load import parse_policy
 from fixtures.make_large import large_frame
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,7 +65,7 @@ def run_cli(
     full_env = {k: v for k, v in os.environ.items() if k != "ANONYMIZER_KEYSET"}
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "anonymizer", *args],
+        [sys.executable, "-m", "anonymizer_ml", *args],
         capture_output=True,
         text=True,
         env=full_env,

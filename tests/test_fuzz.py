@@ -25,11 +25,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from anonymizer import anonymize_frame
-from anonymizer.crypto.keyset import generate_keyset
-from anonymizer.errors import AnonymizerError, PolicyError
-from anonymizer.policy.load import parse_policy
-from anonymizer.runners import local
+from anonymizer_ml import anonymize_frame
+from anonymizer_ml.crypto.keyset import generate_keyset
+from anonymizer_ml.errors import AnonymizerError, PolicyError
+from anonymizer_ml.policy.load import parse_policy
+from anonymizer_ml.runners import local
 
 EXAMPLES = int(os.environ.get("ANONYMIZER_FUZZ_EXAMPLES", "0")) or None
 KEYS = generate_keyset()

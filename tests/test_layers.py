@@ -10,19 +10,19 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "anonymizer"
+PACKAGE = Path(__file__).resolve().parents[1] / "anonymizer_ml"
 ABOVE_THE_PRIMITIVES = ("transforms", "runners", "api", "hooks", "report", "dp", "cli")
 
 
 def imported(path: Path) -> set[str]:
-    """The ``anonymizer.*`` modules a file imports (from-imports and plain imports)."""
+    """The ``anonymizer_ml.*`` modules a file imports (from-imports and plain imports)."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module:
             names.add(node.module)
         elif isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
-    return {n for n in names if n == "anonymizer" or n.startswith("anonymizer.")}
+    return {n for n in names if n == "anonymizer_ml" or n.startswith("anonymizer_ml.")}
 
 
 def _top(module: str) -> str:
@@ -75,18 +75,18 @@ def test_only_the_cli_imports_the_cli() -> None:
 
 def test_the_walk_sees_imports() -> None:
     """The check above would pass vacuously if the walk found nothing."""
-    assert "anonymizer.crypto.field" in imported(PACKAGE / "crypto" / "decrypt.py")
-    assert "anonymizer.transforms" in imported(PACKAGE / "runners" / "reencrypt.py")
+    assert "anonymizer_ml.crypto.field" in imported(PACKAGE / "crypto" / "decrypt.py")
+    assert "anonymizer_ml.transforms" in imported(PACKAGE / "runners" / "reencrypt.py")
 
 
 def test_training_code_importing_the_hooks_loads_no_pipeline() -> None:
-    """``anonymizer``'s public names load on first use: the hooks pull no plan or detector."""
+    """``anonymizer_ml``'s public names load on first use: the hooks pull no plan or detector."""
     code = (
-        "import sys, anonymizer.hooks, anonymizer; "
-        "heavy = ['anonymizer.api', 'anonymizer.policy.compile', 'anonymizer.detect.entities', "
-        "'anonymizer.transforms']; "
+        "import sys, anonymizer_ml.hooks; "
+        "heavy = ['anonymizer_ml.api', 'anonymizer_ml.policy.compile', "
+        "'anonymizer_ml.detect.entities', 'anonymizer_ml.transforms']; "
         "print([m for m in heavy if m in sys.modules]); "
-        "anonymizer.anonymize_frame; print('anonymizer.api' in sys.modules)"
+        "anonymizer_ml.anonymize_frame; print('anonymizer_ml.api' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split("\n")[:2] == ["[]", "True"]

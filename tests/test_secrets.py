@@ -9,10 +9,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from anonymizer.crypto.keyset import Keyset, load_keyset
-from anonymizer.errors import SchemaMismatchError
-from anonymizer.policy.compile import compile_plan
-from anonymizer.policy.load import load_policy
+from anonymizer_ml.crypto.keyset import Keyset, load_keyset
+from anonymizer_ml.errors import SchemaMismatchError
+from anonymizer_ml.policy.compile import compile_plan
+from anonymizer_ml.policy.load import load_policy
 from tests.conftest import CUSTOMERS_POLICY, FIXTURE, run_policy
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from anonymizer.crypto.keyset import load_keyset
+from anonymizer_ml.crypto.keyset import load_keyset
 from tests.conftest import FIXTURE, run_cli
 
 POLICY = """

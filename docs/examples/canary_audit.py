@@ -23,8 +23,8 @@ import polars as pl
 import torch
 import yaml
 
-from anonymizer.crypto.keyset import generate_keyset, write_keyset
-from anonymizer.dp import (
+from anonymizer_ml.crypto.keyset import generate_keyset, write_keyset
+from anonymizer_ml.dp import (
     exposure,
     exposure_by_repetitions,
     loss_threshold_tpr,
@@ -32,8 +32,8 @@ from anonymizer.dp import (
     plant,
     survival,
 )
-from anonymizer.dp.canaries import FIRST, LAST
-from anonymizer.dp.charlm import (
+from anonymizer_ml.dp.canaries import FIRST, LAST
+from anonymizer_ml.dp.charlm import (
     Vocabulary,
     build_model,
     encode,
@@ -41,10 +41,10 @@ from anonymizer.dp.charlm import (
     text_losses,
     train,
 )
-from anonymizer.hooks import open_dataset
-from anonymizer.lineage.signing import public_key_of
-from anonymizer.policy.load import parse_policy
-from anonymizer.runners import local
+from anonymizer_ml.hooks import open_dataset
+from anonymizer_ml.lineage.signing import public_key_of
+from anonymizer_ml.policy.load import parse_policy
+from anonymizer_ml.runners import local
 
 CONTEXT, LENGTH = 6, 96
 POLICY = """

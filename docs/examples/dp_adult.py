@@ -1,8 +1,9 @@
 """Train a salary classifier on the 5-anonymous Adult release, without and with DP-SGD.
 
 The whole chain on a CPU in about a minute: anonymise (rules/adult-k5.yaml: k = 5, ≤ 4 %
-suppressed, a DP budget of ε = 8), sign, verify while reading, train an MLP plainly and through
-``anonymizer.dp.make_private`` (the ε it spends lands as a signed receipt in the dataset's ledger).
+suppressed, a DP budget of ε = 8), sign, verify while reading, train an MLP plainly and
+through ``anonymizer_ml.dp.make_private`` (the ε it spends lands as a signed receipt in the
+dataset's ledger).
 
 Run: ``make example-dp`` or ``.venv/bin/python docs/examples/dp_adult.py [WORKDIR]``.
 """
@@ -17,13 +18,13 @@ import polars as pl
 import torch
 import yaml
 
-from anonymizer.crypto.keyset import generate_keyset, write_keyset
-from anonymizer.dp import make_private, spent
-from anonymizer.hooks import open_dataset
-from anonymizer.lineage.signing import public_key_of
-from anonymizer.lineage.verify import load_trust
-from anonymizer.policy.load import load_policy
-from anonymizer.runners import local
+from anonymizer_ml.crypto.keyset import generate_keyset, write_keyset
+from anonymizer_ml.dp import make_private, spent
+from anonymizer_ml.hooks import open_dataset
+from anonymizer_ml.lineage.signing import public_key_of
+from anonymizer_ml.lineage.verify import load_trust
+from anonymizer_ml.policy.load import load_policy
+from anonymizer_ml.runners import local
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = "salary-class"

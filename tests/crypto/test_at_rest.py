@@ -8,10 +8,10 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from anonymizer import load_keyset, parse_policy
-from anonymizer.crypto.at_rest import decryption_properties, read_record
-from anonymizer.crypto.keyset import Keyset, write_keyset
-from anonymizer.lineage.manifest import MANIFEST_NAME, read_manifest
+from anonymizer_ml import load_keyset, parse_policy
+from anonymizer_ml.crypto.at_rest import decryption_properties, read_record
+from anonymizer_ml.crypto.keyset import Keyset, write_keyset
+from anonymizer_ml.lineage.manifest import MANIFEST_NAME, read_manifest
 from tests.conftest import FIXTURE, ROOT, run_cli, run_policy
 
 POLICY = """

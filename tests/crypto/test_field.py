@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anonymizer.crypto.envelope import Envelope
-from anonymizer.crypto.field import FieldDecryptor, FieldEncryptor
-from anonymizer.crypto.keyset import generate_keyset
-from anonymizer.errors import DecryptionError, EncryptionLimitError
+from anonymizer_ml.crypto.envelope import Envelope
+from anonymizer_ml.crypto.field import FieldDecryptor, FieldEncryptor
+from anonymizer_ml.crypto.keyset import generate_keyset
+from anonymizer_ml.errors import DecryptionError, EncryptionLimitError
 
 KEYS = generate_keyset(["encrypt"])
 KEY = KEYS.for_purpose("encrypt")

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from anonymizer.crypto.keyset import (
+from anonymizer_ml.crypto.keyset import (
     DEFAULT_PURPOSES,
     generate_keyset,
     load_keyset,
     resolve_keyset_path,
     write_keyset,
 )
-from anonymizer.errors import KeyringError
+from anonymizer_ml.errors import KeyringError
 
 
 def test_generate_has_distinct_random_keys_per_purpose() -> None:

@@ -14,10 +14,10 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from anonymizer.crypto import pool
-from anonymizer.crypto.field import FieldDecryptor, FieldEncryptor
-from anonymizer.crypto.keyset import generate_keyset
-from anonymizer.errors import DecryptionError, InputError
+from anonymizer_ml.crypto import pool
+from anonymizer_ml.crypto.field import FieldDecryptor, FieldEncryptor
+from anonymizer_ml.crypto.keyset import generate_keyset
+from anonymizer_ml.errors import DecryptionError, InputError
 
 KEYS = generate_keyset(["encrypt"])
 KEY = KEYS.for_purpose("encrypt")
@@ -112,9 +112,9 @@ def test_a_script_without_a_main_guard_uses_the_pool(tmp_path: Path) -> None:
         textwrap.dedent(
             f"""
             import pyarrow as pa
-            from anonymizer.crypto import pool
-            from anonymizer.crypto.field import FieldEncryptor
-            from anonymizer.crypto.keyset import generate_keyset
+            from anonymizer_ml.crypto import pool
+            from anonymizer_ml.crypto.field import FieldEncryptor
+            from anonymizer_ml.crypto.keyset import generate_keyset
             key = generate_keyset(["encrypt"]).for_purpose("encrypt")
             values = pa.array([str(i) for i in range({ROWS})], pa.large_string())
             cells = FieldEncryptor(key, dataset="d", column="c").encrypt_array(values)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from anonymizer.crypto.keyset import DEFAULT_PURPOSES, generate_keyset, load_keyset, write_keyset
-from anonymizer.crypto.protect import (
+from anonymizer_ml.crypto.keyset import DEFAULT_PURPOSES, generate_keyset, load_keyset, write_keyset
+from anonymizer_ml.crypto.protect import (
     EnvKek,
     LocalFileKms,
     PassphraseKek,
@@ -17,7 +17,7 @@ from anonymizer.crypto.protect import (
     protector_from_spec,
     register_kms,
 )
-from anonymizer.errors import KeyringError
+from anonymizer_ml.errors import KeyringError
 from tests.conftest import run_cli
 
 

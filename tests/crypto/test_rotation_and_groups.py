@@ -7,10 +7,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from anonymizer import decrypt_frame, load_keyset, parse_policy
-from anonymizer.crypto.envelope import Envelope
-from anonymizer.crypto.keyset import Keyset, generate_keyset, write_keyset
-from anonymizer.errors import DecryptionError
+from anonymizer_ml import decrypt_frame, load_keyset, parse_policy
+from anonymizer_ml.crypto.envelope import Envelope
+from anonymizer_ml.crypto.keyset import Keyset, generate_keyset, write_keyset
+from anonymizer_ml.errors import DecryptionError
 from tests.conftest import FIXTURE, run_cli, run_policy
 
 POLICY = """

@@ -11,9 +11,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from anonymizer import decrypt_frame, load_keyset, parse_policy
-from anonymizer.crypto.subjects import SubjectKeyStore
-from anonymizer.errors import DecryptionError
+from anonymizer_ml import decrypt_frame, load_keyset, parse_policy
+from anonymizer_ml.crypto.subjects import SubjectKeyStore
+from anonymizer_ml.errors import DecryptionError
 from tests.conftest import FIXTURE, run_cli, run_policy
 
 POLICY = """

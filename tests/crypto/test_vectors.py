@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from anonymizer.crypto.envelope import Envelope
-from anonymizer.crypto.field import FieldDecryptor, FieldEncryptor
-from anonymizer.crypto.keyset import Key, Keyset
-from anonymizer.crypto.primitives import Gcm, Siv, derive_key
-from anonymizer.errors import DecryptionError
+from anonymizer_ml.crypto.envelope import Envelope
+from anonymizer_ml.crypto.field import FieldDecryptor, FieldEncryptor
+from anonymizer_ml.crypto.keyset import Key, Keyset
+from anonymizer_ml.crypto.primitives import Gcm, Siv, derive_key
+from anonymizer_ml.errors import DecryptionError
 
 VECTORS = Path(__file__).resolve().parents[2] / "fixtures" / "vectors"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from anonymizer import detect_entities
-from anonymizer.detect.addresses import address_spans
+from anonymizer_ml import detect_entities
+from anonymizer_ml.detect.addresses import address_spans
 
 
 def _found(text: str) -> list[tuple[str, str]]:

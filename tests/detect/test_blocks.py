@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from anonymizer.detect.blocks import contact_block_spans
-from anonymizer.detect.patterns import Span
+from anonymizer_ml.detect.blocks import contact_block_spans
+from anonymizer_ml.detect.patterns import Span
 
 
 def _found(text: str, spans: list[Span]) -> list[tuple[str, str]]:
@@ -52,7 +52,7 @@ def test_nothing_without_a_name_line_a_closing_line_or_short_phrases() -> None:
 
 
 def test_detect_entities_reads_contact_blocks() -> None:
-    from anonymizer import detect_entities
+    from anonymizer_ml import detect_entities
 
     text = "Katrina Mota\nKnowledge Agency\n55470 72 Acheron Road"
     found = detect_entities([text], ner="none")[0]

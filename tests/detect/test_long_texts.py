@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from anonymizer import detect_entities
-from anonymizer.detect.ner import OVERLAP, WINDOW, load_ner
+from anonymizer_ml import detect_entities
+from anonymizer_ml.detect.ner import OVERLAP, WINDOW, load_ner
 from benchmarks.measure import run_measured
 
 needs_model = pytest.mark.skipif(load_ner() is None, reason="needs the ner extra's model")
@@ -34,7 +34,7 @@ def test_a_name_across_every_window_boundary_is_found_whole() -> None:
 @needs_model
 def test_a_long_dense_cell_stays_under_a_memory_cap() -> None:
     code = (
-        "from anonymizer import detect_entities\n"
+        "from anonymizer_ml import detect_entities\n"
         f"text = ({SENTENCE!r} * 15_000)\n"
         "[spans] = detect_entities([text])\n"
         "assert sum(s['entity_type'] == 'PERSON' for s in spans) >= 25_000, len(spans)\n"

@@ -9,11 +9,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from anonymizer.detect import ner
-from anonymizer.detect.entities import NO_NER_WARNING, detect_entities
-from anonymizer.errors import PlanError
-from anonymizer.policy.compile import compile_plan
-from anonymizer.policy.load import parse_policy
+from anonymizer_ml.detect import ner
+from anonymizer_ml.detect.entities import NO_NER_WARNING, detect_entities
+from anonymizer_ml.errors import PlanError
+from anonymizer_ml.policy.compile import compile_plan
+from anonymizer_ml.policy.load import parse_policy
 from tests.conftest import run_cli
 
 pytest.importorskip("spacy")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from anonymizer.detect.ner import names_one, tidy
+from anonymizer_ml.detect.ner import names_one, tidy
 
 
 @pytest.mark.parametrize(

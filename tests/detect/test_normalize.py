@@ -8,10 +8,10 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anonymizer import detect_entities, parse_policy
-from anonymizer.api import anonymize_frame
-from anonymizer.detect.normalize import prepare
-from anonymizer.detect.patterns import Span
+from anonymizer_ml import detect_entities, parse_policy
+from anonymizer_ml.api import anonymize_frame
+from anonymizer_ml.detect.normalize import prepare
+from anonymizer_ml.detect.patterns import Span
 
 POLICY = parse_policy(
     "name: t\nunlisted_columns: keep\ncolumns:\n  note: {action: detect, ner: none}\n"

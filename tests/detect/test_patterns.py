@@ -10,8 +10,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from anonymizer.detect.patterns import Span, detect_texts, resolve_overlaps, spans_in
-from anonymizer.detect.validators import (
+from anonymizer_ml.detect.patterns import Span, detect_texts, resolve_overlaps, spans_in
+from anonymizer_ml.detect.validators import (
     PHONE_REGIONS,
     card_ok,
     iban_ok,
@@ -110,7 +110,7 @@ def test_the_length_check_before_parsing_never_drops_a_valid_number(
 ) -> None:
     """A number that ``phonenumbers`` accepts in a region always passes the cheap length check
     that comes before its parse there."""
-    from anonymizer.detect.validators import _may_be_valid_in
+    from anonymizer_ml.detect.validators import _may_be_valid_in
 
     digits = lead + rest
     try:
@@ -121,7 +121,7 @@ def test_the_length_check_before_parsing_never_drops_a_valid_number(
 
 
 def test_valid_numbers_of_every_region_and_type_pass_the_length_check() -> None:
-    from anonymizer.detect.validators import _may_be_valid_in
+    from anonymizer_ml.detect.validators import _may_be_valid_in
 
     checked = 0
     for region in ("US", *PHONE_REGIONS):
@@ -187,7 +187,7 @@ def test_detect_texts_routes_and_keeps_order() -> None:
 
 
 def test_gazetteer_names_need_a_known_first_name_and_a_capitalised_surname() -> None:
-    from anonymizer.detect.names import first_names, lower_case_name_spans, name_spans
+    from anonymizer_ml.detect.names import first_names, lower_case_name_spans, name_spans
 
     assert len(first_names()) > 10_000  # Faker's first names across its locales
     # The name scan reads only words that start like some first name ("anne" does not).
@@ -286,7 +286,7 @@ def test_letters_only_python_folds_send_a_row_to_every_detector() -> None:
 
 
 def test_countries_read_at_their_located_offsets_are_the_ones_a_full_scan_finds() -> None:
-    from anonymizer.detect.places import countries_located, country_spans, country_spans_at
+    from anonymizer_ml.detect.places import countries_located, country_spans, country_spans_at
 
     texts = [
         "We flew from Papua New Guinea to Niger and then NIGERIA.",
@@ -308,7 +308,7 @@ def test_countries_read_at_their_located_offsets_are_the_ones_a_full_scan_finds(
 def test_repeated_texts_are_analysed_once_and_get_their_own_lists(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from anonymizer.detect import entities
+    from anonymizer_ml.detect import entities
 
     seen: list[int] = []
     original = entities.detect_texts
@@ -329,7 +329,7 @@ def test_equal_texts_share_read_only_spans_that_serialise_like_dicts() -> None:
     import json
     import pickle
 
-    from anonymizer import detect_entities
+    from anonymizer_ml import detect_entities
 
     rows = detect_entities(["mail a@b.io"] * 2 + ["nothing"], ner="none")
     assert rows[0] is rows[1] and isinstance(rows[0], list)  # one read-only list, shared
@@ -361,7 +361,7 @@ def test_equal_texts_share_read_only_spans_that_serialise_like_dicts() -> None:
 
 
 def test_names_after_a_phrase_that_introduces_one() -> None:
-    from anonymizer.detect.names import cued_name_spans
+    from anonymizer_ml.detect.names import cued_name_spans
 
     def found(text: str) -> list[str]:
         return [text[a:b] for a, b in cued_name_spans(text)]
@@ -377,7 +377,7 @@ def test_names_after_a_phrase_that_introduces_one() -> None:
 
 
 def test_a_possessive_ends_a_name_and_people_act() -> None:
-    from anonymizer.detect.names import name_spans
+    from anonymizer_ml.detect.names import name_spans
 
     text = "verses from Emmie Ström's Cautionary Tales"
     assert [text[a:b] for a, b in name_spans(text)] == ["Emmie Ström"]

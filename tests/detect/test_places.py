@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from anonymizer.detect.places import (
+from anonymizer_ml.detect.places import (
     country_names,
     country_spans,
     cued_place_spans,

@@ -7,8 +7,8 @@ import signal
 
 import pytest
 
-from anonymizer import detect_entities
-from anonymizer.detect import pool
+from anonymizer_ml import detect_entities
+from anonymizer_ml.detect import pool
 
 TEXTS = [
     "Mr Cengiz Polat was arrested on 6 February 1993 in Istanbul.",

@@ -9,10 +9,10 @@ import pytest
 
 pytest.importorskip("presidio_analyzer")
 
-from anonymizer.detect.presidio import anonymizer_recognizer
-from anonymizer.errors import PlanError
-from anonymizer.policy.compile import compile_plan
-from anonymizer.policy.load import parse_policy
+from anonymizer_ml.detect.presidio import anonymizer_recognizer
+from anonymizer_ml.errors import PlanError
+from anonymizer_ml.policy.compile import compile_plan
+from anonymizer_ml.policy.load import parse_policy
 
 RECOGNIZERS = """
 recognizers:

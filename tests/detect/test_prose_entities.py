@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from anonymizer import detect_entities
-from anonymizer.detect.coref import surname_mentions
-from anonymizer.detect.patterns import Span
+from anonymizer_ml import detect_entities
+from anonymizer_ml.detect.coref import surname_mentions
+from anonymizer_ml.detect.patterns import Span
 
 
 def typed(text: str, ner: str = "none") -> set[tuple[str, str]]:

@@ -8,8 +8,8 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from anonymizer.detect.classify import classify_column, classify_file
-from anonymizer.detect.suggest import suggest_policy
+from anonymizer_ml.detect.classify import classify_column, classify_file
+from anonymizer_ml.detect.suggest import suggest_policy
 from tests.conftest import FIXTURE, run_cli
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from anonymizer.lineage.verify import TrustPolicy, load_trust
+from anonymizer_ml.lineage.verify import TrustPolicy, load_trust
 from tests.conftest import run_cli
 
 

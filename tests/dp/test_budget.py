@@ -8,13 +8,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from anonymizer.crypto.keyset import load_keyset
-from anonymizer.dp import receipts, spent, subject_level
-from anonymizer.dp.ledger import LedgerError, append
-from anonymizer.errors import PolicyError
-from anonymizer.lineage.manifest import LEDGER_NAME, read_manifest
-from anonymizer.lineage.verify import verify_dataset
-from anonymizer.policy.load import parse_policy
+from anonymizer_ml.crypto.keyset import load_keyset
+from anonymizer_ml.dp import receipts, spent, subject_level
+from anonymizer_ml.dp.ledger import LedgerError, append
+from anonymizer_ml.errors import PolicyError
+from anonymizer_ml.lineage.manifest import LEDGER_NAME, read_manifest
+from anonymizer_ml.lineage.verify import verify_dataset
+from anonymizer_ml.policy.load import parse_policy
 from tests.conftest import run_cli
 
 from .conftest import signed_dataset

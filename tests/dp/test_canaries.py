@@ -11,11 +11,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from anonymizer.detect.validators import luhn_ok
-from anonymizer.dp import CanarySet, exposure, exposure_by_repetitions, loss_threshold_tpr, plant
-from anonymizer.dp.canaries import TEMPLATES, random_secret
-from anonymizer.errors import PlanError
-from anonymizer.lineage.manifest import read_manifest
+from anonymizer_ml.detect.validators import luhn_ok
+from anonymizer_ml.dp import CanarySet, exposure, exposure_by_repetitions, loss_threshold_tpr, plant
+from anonymizer_ml.dp.canaries import TEMPLATES, random_secret
+from anonymizer_ml.errors import PlanError
+from anonymizer_ml.lineage.manifest import read_manifest
 from tests.conftest import run_cli
 
 NOTES = pl.DataFrame(

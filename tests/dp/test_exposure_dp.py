@@ -17,9 +17,9 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("opacus")
 
-from anonymizer.dp import exposure, exposure_by_repetitions, make_private, plant  # noqa: E402
-from anonymizer.dp.canaries import FIRST, LAST  # noqa: E402
-from anonymizer.dp.charlm import (  # noqa: E402
+from anonymizer_ml.dp import exposure, exposure_by_repetitions, make_private, plant  # noqa: E402
+from anonymizer_ml.dp.canaries import FIRST, LAST  # noqa: E402
+from anonymizer_ml.dp.charlm import (  # noqa: E402
     Vocabulary,
     build_model,
     encode,
@@ -27,7 +27,7 @@ from anonymizer.dp.charlm import (  # noqa: E402
     text_losses,
     train,
 )
-from anonymizer.hooks import open_dataset  # noqa: E402
+from anonymizer_ml.hooks import open_dataset  # noqa: E402
 
 from .conftest import signed_dataset  # noqa: E402
 

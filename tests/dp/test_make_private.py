@@ -11,12 +11,12 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("opacus")
 
-from anonymizer.dp import make_private, receipts  # noqa: E402
-from anonymizer.dp.charlm import train  # noqa: E402
-from anonymizer.errors import BudgetExceededError, KeyringError, PlanError  # noqa: E402
-from anonymizer.hooks import open_dataset  # noqa: E402
-from anonymizer.lineage.manifest import LEDGER_NAME  # noqa: E402
-from anonymizer.lineage.verify import VerificationError  # noqa: E402
+from anonymizer_ml.dp import make_private, receipts  # noqa: E402
+from anonymizer_ml.dp.charlm import train  # noqa: E402
+from anonymizer_ml.errors import BudgetExceededError, KeyringError, PlanError  # noqa: E402
+from anonymizer_ml.hooks import open_dataset  # noqa: E402
+from anonymizer_ml.lineage.manifest import LEDGER_NAME  # noqa: E402
+from anonymizer_ml.lineage.verify import VerificationError  # noqa: E402
 
 from .conftest import Signed, signed_dataset  # noqa: E402
 
@@ -115,7 +115,7 @@ def test_tampered_dataset_is_refused_before_training(signed: Signed) -> None:
 
 
 def test_needs_a_sign_key_and_a_budget(signed: Signed, tmp_path: Path) -> None:
-    from anonymizer.crypto.keyset import generate_keyset, write_keyset
+    from anonymizer_ml.crypto.keyset import generate_keyset, write_keyset
 
     unsigned = tmp_path / "no-sign.json"
     write_keyset(generate_keyset(["tokenize"]), unsigned)

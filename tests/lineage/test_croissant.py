@@ -8,7 +8,7 @@ from pathlib import Path
 import mlcroissant as mlc
 import polars as pl
 
-from anonymizer.lineage.manifest import MANIFEST_NAME, read_manifest
+from anonymizer_ml.lineage.manifest import MANIFEST_NAME, read_manifest
 from tests.conftest import FIXTURE, run_cli, run_policy
 
 

@@ -13,7 +13,7 @@ from typing import ClassVar
 import polars as pl
 import pyarrow.parquet as pq
 
-from anonymizer.lineage.manifest import MANIFEST_NAME
+from anonymizer_ml.lineage.manifest import MANIFEST_NAME
 from tests.conftest import FIXTURE, run_cli, run_policy
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from anonymizer.lineage.manifest import MANIFEST_NAME, read_manifest
+from anonymizer_ml.lineage.manifest import MANIFEST_NAME, read_manifest
 from tests.conftest import FIXTURE, run_cli, run_policy
 
 KEEP_NOTES = "name: notes\ncolumns:\n  customer_id: {action: hash_token}\n  support_notes: keep\n"

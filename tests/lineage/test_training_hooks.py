@@ -13,7 +13,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from anonymizer.hooks import VerificationError, hf_dataset, torch_dataset
+from anonymizer_ml.hooks import VerificationError, hf_dataset, torch_dataset
 from fixtures.make_large import large_frame, write_large
 from tests.conftest import FIXTURE, run_cli, run_policy
 
@@ -56,7 +56,7 @@ def test_hf_hook_builds_a_dataset(dataset: tuple[Path, Path]) -> None:
 LOADER = """
 import json, sys
 from torch.utils.data import DataLoader
-from anonymizer.hooks import torch_dataset
+from anonymizer_ml.hooks import torch_dataset
 
 if __name__ == "__main__":
     out, trust, workers, method = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]

@@ -12,12 +12,12 @@ import jsonschema
 import polars as pl
 import pytest
 
-from anonymizer.crypto.keyset import generate_keyset, write_keyset
-from anonymizer.hooks import iter_frames, open_dataset, require_safe_data
-from anonymizer.lineage.manifest import MANIFEST_NAME, read_manifest
-from anonymizer.lineage.schema import generated_schema, shipped_schema
-from anonymizer.lineage.signing import PREDICATE_TYPE, STATEMENT_TYPE
-from anonymizer.lineage.verify import VerificationError, load_trust
+from anonymizer_ml.crypto.keyset import generate_keyset, write_keyset
+from anonymizer_ml.hooks import iter_frames, open_dataset, require_safe_data
+from anonymizer_ml.lineage.manifest import MANIFEST_NAME, read_manifest
+from anonymizer_ml.lineage.schema import generated_schema, shipped_schema
+from anonymizer_ml.lineage.signing import PREDICATE_TYPE, STATEMENT_TYPE
+from anonymizer_ml.lineage.verify import VerificationError, load_trust
 from tests.conftest import CUSTOMERS_POLICY, FIXTURE, run_cli, run_policy
 
 ROWS_PER_PART = 1000

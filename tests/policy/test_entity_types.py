@@ -7,9 +7,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from anonymizer import anonymize_frame
-from anonymizer.errors import PlanError, PolicyError
-from anonymizer.policy.load import parse_policy
+from anonymizer_ml import anonymize_frame
+from anonymizer_ml.errors import PlanError, PolicyError
+from anonymizer_ml.policy.load import parse_policy
 from tests.conftest import run_cli
 
 TYPO = """name: p
@@ -86,7 +86,7 @@ def test_recognizer_file_types_are_checked_when_the_plan_is_built(tmp_path: Path
 
 
 def test_detect_entities_refuses_an_unknown_type() -> None:
-    from anonymizer import detect_entities
+    from anonymizer_ml import detect_entities
 
     with pytest.raises(PlanError, match="did you mean 'PERSON'"):
         detect_entities(["Ana"], entities=["PERSONS"], ner="none")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from anonymizer.errors import PolicyError
-from anonymizer.policy.load import load_policy, parse_policy, policy_digest
-from anonymizer.policy.models import DropRule, GeneralizeRule, HashTokenRule, Policy
+from anonymizer_ml.errors import PolicyError
+from anonymizer_ml.policy.load import load_policy, parse_policy, policy_digest
+from anonymizer_ml.policy.models import DropRule, GeneralizeRule, HashTokenRule, Policy
 from tests.conftest import CUSTOMERS_POLICY
 
 

@@ -8,11 +8,11 @@ import re
 import polars as pl
 import pytest
 
-from anonymizer.crypto.keyset import Keyset
-from anonymizer.policy.compile import compile_plan
-from anonymizer.policy.load import parse_policy
-from anonymizer.streaming import PREFETCH_VARIABLE, bounded_prefetch
-from anonymizer.transforms.base import STAGE_PREFIX
+from anonymizer_ml.crypto.keyset import Keyset
+from anonymizer_ml.policy.compile import compile_plan
+from anonymizer_ml.policy.load import parse_policy
+from anonymizer_ml.streaming import PREFETCH_VARIABLE, bounded_prefetch
+from anonymizer_ml.transforms.base import STAGE_PREFIX
 from tests.conftest import FIXTURE
 
 EVERY_FAMILY = """

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from anonymizer.errors import OutputError, PolicyError
-from anonymizer.policy.load import load_policy
-from anonymizer.presets import PRESETS, preset_names, write_preset
+from anonymizer_ml.errors import OutputError, PolicyError
+from anonymizer_ml.policy.load import load_policy
+from anonymizer_ml.presets import PRESETS, preset_names, write_preset
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +75,7 @@ def test_the_wheel_holds_the_schema_the_typing_marker_and_the_presets(tmp_path: 
     assert done.returncode == 0, done.stderr
     [wheel] = tmp_path.glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert "anonymizer/lineage/schema/run-manifest-v1.schema.json" in names
-    assert "anonymizer/py.typed" in names
-    assert {f"anonymizer/presets/{n}.yaml" for n in preset_names()} <= names
-    assert "anonymizer/presets/hierarchies/adult/age.csv" in names
+    assert "anonymizer_ml/lineage/schema/run-manifest-v1.schema.json" in names
+    assert "anonymizer_ml/py.typed" in names
+    assert {f"anonymizer_ml/presets/{n}.yaml" for n in preset_names()} <= names
+    assert "anonymizer_ml/presets/hierarchies/adult/age.csv" in names

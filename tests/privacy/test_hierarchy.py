@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from anonymizer.errors import PlanError
-from anonymizer.privacy import (
+from anonymizer_ml.errors import PlanError
+from anonymizer_ml.privacy import (
     DateHierarchy,
     IntervalHierarchy,
     OrderedGroupHierarchy,

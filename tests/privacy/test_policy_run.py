@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from anonymizer.errors import PolicyError
-from anonymizer.lineage.verify import VerificationError, load_trust, verify_dataset
-from anonymizer.policy.load import parse_policy
+from anonymizer_ml.errors import PolicyError
+from anonymizer_ml.lineage.verify import VerificationError, load_trust, verify_dataset
+from anonymizer_ml.policy.load import parse_policy
 from tests.conftest import ROOT, run_cli
 
 from .conftest import ADULT, QIS8

@@ -12,8 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from anonymizer.errors import PlanError
-from anonymizer.privacy import Hierarchy, LDiversity, TCloseness, mondrian, optimal_generalization
+from anonymizer_ml.errors import PlanError
+from anonymizer_ml.privacy import (
+    Hierarchy,
+    LDiversity,
+    TCloseness,
+    mondrian,
+    optimal_generalization,
+)
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from anonymizer.errors import PlanError
-from anonymizer.privacy import risk_report, table
-from anonymizer.privacy.table import class_sizes
+from anonymizer_ml.errors import PlanError
+from anonymizer_ml.privacy import risk_report, table
+from anonymizer_ml.privacy.table import class_sizes
 from tests.conftest import run_cli
 
 from .conftest import ADULT

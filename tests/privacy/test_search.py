@@ -8,8 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from anonymizer.errors import InputError, PlanError
-from anonymizer.privacy import LDiversity, TCloseness, optimal_generalization
+from anonymizer_ml.errors import InputError, PlanError
+from anonymizer_ml.privacy import LDiversity, TCloseness, optimal_generalization
 
 from .conftest import ADULT, QIS8, REFERENCE, adult_hierarchies
 

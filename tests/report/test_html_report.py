@@ -21,10 +21,10 @@ import jsonschema
 import polars as pl
 import pytest
 
-from anonymizer.lineage.manifest import MANIFEST_NAME, RunManifest, read_manifest
-from anonymizer.report.figures import Report
-from anonymizer.report.html import plots_of
-from anonymizer.report.schema import generated_schema, shipped_schema
+from anonymizer_ml.lineage.manifest import MANIFEST_NAME, RunManifest, read_manifest
+from anonymizer_ml.report.figures import Report
+from anonymizer_ml.report.html import plots_of
+from anonymizer_ml.report.schema import generated_schema, shipped_schema
 from tests.conftest import CUSTOMERS_POLICY, FIXTURE, ROOT, run_cli
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

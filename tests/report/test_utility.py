@@ -6,9 +6,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from anonymizer.errors import PlanError
-from anonymizer.report.plots import dp_chart
-from anonymizer.report.utility import MAX_ROWS, sample, utility
+from anonymizer_ml.errors import PlanError
+from anonymizer_ml.report.plots import dp_chart
+from anonymizer_ml.report.utility import MAX_ROWS, sample, utility
 
 
 def _table(rows: int = 4000) -> pl.DataFrame:

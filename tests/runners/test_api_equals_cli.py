@@ -14,14 +14,14 @@ import pyarrow.parquet as pq
 import pytest
 from polars.testing import assert_frame_equal
 
-from anonymizer import anonymize_frame, anonymize_lazy, anonymize_table, decrypt_frame
-from anonymizer.api import plan_for
-from anonymizer.crypto.at_rest import decryption_properties
-from anonymizer.crypto.keyset import load_keyset
-from anonymizer.crypto.subjects import SubjectKeyStore
-from anonymizer.errors import InputError, PlanError
-from anonymizer.policy.load import load_policy
-from anonymizer.policy.models import EncryptRule, Policy
+from anonymizer_ml import anonymize_frame, anonymize_lazy, anonymize_table, decrypt_frame
+from anonymizer_ml.api import plan_for
+from anonymizer_ml.crypto.at_rest import decryption_properties
+from anonymizer_ml.crypto.keyset import load_keyset
+from anonymizer_ml.crypto.subjects import SubjectKeyStore
+from anonymizer_ml.errors import InputError, PlanError
+from anonymizer_ml.policy.load import load_policy
+from anonymizer_ml.policy.models import EncryptRule, Policy
 from tests.conftest import FIXTURE, ROOT, run_policy
 
 SHIPPED = sorted((ROOT / "rules").glob("*.yaml"))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from anonymizer.lineage.manifest import sha256_file
+from anonymizer_ml.lineage.manifest import sha256_file
 from tests.conftest import CUSTOMERS_POLICY, FIXTURE, run_cli
 
 GOOD_POLICY = CUSTOMERS_POLICY.read_text()

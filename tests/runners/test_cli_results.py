@@ -6,11 +6,11 @@ import dataclasses
 import json
 from pathlib import Path
 
-from anonymizer.crypto.keyset import generate_keyset, write_keyset
-from anonymizer.detect.entities import NO_NER_WARNING
-from anonymizer.policy.load import load_policy
-from anonymizer.report.terminal import run_warnings
-from anonymizer.runners import local
+from anonymizer_ml.crypto.keyset import generate_keyset, write_keyset
+from anonymizer_ml.detect.entities import NO_NER_WARNING
+from anonymizer_ml.policy.load import load_policy
+from anonymizer_ml.report.terminal import run_warnings
+from anonymizer_ml.runners import local
 from tests.conftest import CUSTOMERS_POLICY, FIXTURE, run_cli, run_policy
 
 
@@ -32,7 +32,7 @@ def test_a_signed_run_has_no_warning(tmp_path: Path, keyset_file: Path) -> None:
 def test_missing_ner_is_a_warning_only_where_ner_was_asked_for(
     tmp_path: Path, keyset_file: Path
 ) -> None:
-    from anonymizer import load_keyset
+    from anonymizer_ml import load_keyset
 
     policy = tmp_path / "notes.yaml"
     policy.write_text("name: notes\ncolumns:\n  support_notes: {action: detect, ner: auto}\n")

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from anonymizer.crypto.keyset import load_keyset
-from anonymizer.errors import OutputError
-from anonymizer.lineage.manifest import MANIFEST_NAME, read_manifest, sha256_file
-from anonymizer.pending import TMP_MARKER
-from anonymizer.policy.load import load_policy
-from anonymizer.runners import local
+from anonymizer_ml.crypto.keyset import load_keyset
+from anonymizer_ml.errors import OutputError
+from anonymizer_ml.lineage.manifest import MANIFEST_NAME, read_manifest, sha256_file
+from anonymizer_ml.pending import TMP_MARKER
+from anonymizer_ml.policy.load import load_policy
+from anonymizer_ml.runners import local
 from fixtures.make_large import LARGE_POLICY, write_large
 from tests.conftest import run_cli
 
@@ -58,7 +58,7 @@ def _args(setup: dict[str, Path], out: Path, *extra: str) -> list[str]:
 
 def _start(setup: dict[str, Path], out: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "anonymizer", *_args(setup, out)],
+        [sys.executable, "-m", "anonymizer_ml", *_args(setup, out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -227,7 +227,7 @@ def _run_on_tmpfs(
 ) -> subprocess.CompletedProcess[str]:
     """The CLI with ``out`` a private tmpfs (size / ro), visible only to that process."""
     command = " ".join(
-        [sys.executable, "-m", "anonymizer", *_args(setup, out)],
+        [sys.executable, "-m", "anonymizer_ml", *_args(setup, out)],
     )
     script = f"mount -t tmpfs -o {options} tmpfs {out} && {command}"
     return subprocess.run(

@@ -8,8 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from anonymizer import anonymize_frame, decrypt_frame, load_keyset, parse_policy
-from anonymizer.errors import DecryptionError
+from anonymizer_ml import anonymize_frame, decrypt_frame, load_keyset, parse_policy
+from anonymizer_ml.errors import DecryptionError
 from tests.conftest import FIXTURE, run_cli, run_policy
 
 POLICY = """
@@ -172,7 +172,7 @@ def test_manifest_and_file_metadata_record_salts_and_counts(
 
     import pyarrow.parquet as pq
 
-    from anonymizer.lineage.manifest import MANIFEST_NAME, read_manifest
+    from anonymizer_ml.lineage.manifest import MANIFEST_NAME, read_manifest
 
     _, keyset, data = encrypted
     manifest = read_manifest(data.parent / MANIFEST_NAME)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import polars as pl
 import pyarrow as pa
 
-from anonymizer.crypto.keyset import generate_keyset
-from anonymizer.policy.compile import compile_plan
-from anonymizer.policy.load import parse_policy
-from anonymizer.runners.kernel import BatchKernel, FileSpec, KernelConfig, add_counts
+from anonymizer_ml.crypto.keyset import generate_keyset
+from anonymizer_ml.policy.compile import compile_plan
+from anonymizer_ml.policy.load import parse_policy
+from anonymizer_ml.runners.kernel import BatchKernel, FileSpec, KernelConfig, add_counts
 
 POLICY = parse_policy(
     "name: k\nunlisted_columns: keep\ncolumns:\n"

@@ -16,12 +16,12 @@ import polars as pl
 import pytest
 import ray
 
-from anonymizer.cli_common import optional_keyset
-from anonymizer.errors import InputError, PlanError
-from anonymizer.lineage.manifest import MANIFEST_NAME
-from anonymizer.pending import TMP_MARKER
-from anonymizer.policy.load import parse_policy
-from anonymizer.runners import ray as ray_runner
+from anonymizer_ml.cli_common import optional_keyset
+from anonymizer_ml.errors import InputError, PlanError
+from anonymizer_ml.lineage.manifest import MANIFEST_NAME
+from anonymizer_ml.pending import TMP_MARKER
+from anonymizer_ml.policy.load import parse_policy
+from anonymizer_ml.runners import ray as ray_runner
 from fixtures.make_large import LARGE_POLICY
 from tests.conftest import (
     CUSTOMERS_POLICY,
@@ -71,7 +71,8 @@ def test_a_missing_ray_is_one_line_naming_the_extra(
     keys: tuple[Path, Path], tmp_path: Path
 ) -> None:
     code = (
-        "import sys; sys.modules['ray'] = None\nfrom anonymizer.cli import entrypoint; entrypoint()"
+        "import sys; sys.modules['ray'] = None\n"
+        "from anonymizer_ml.cli import entrypoint; entrypoint()"
     )
     done = subprocess.run(
         [sys.executable, "-c", code, "run", "-p", str(CUSTOMERS_POLICY), "-k", str(keys[0]),
@@ -81,7 +82,7 @@ def test_a_missing_ray_is_one_line_naming_the_extra(
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         "error: the ray engine needs Ray Data, which is not installed; "
-        "pip install 'anonymizer[ray]' (or run with --engine local)"
+        "pip install 'anonymizer-ml[ray]' (or run with --engine local)"
     ]
     assert not (tmp_path / "out").exists()
 
@@ -107,7 +108,7 @@ def test_a_killed_worker_leaves_no_partial_output(
     policy = tmp_path / "large.yaml"
     policy.write_text(LARGE_POLICY.replace("unlisted_columns: error", "unlisted_columns: keep"))
     run = subprocess.Popen(
-        [sys.executable, "-m", "anonymizer", "run", "-q", "-p", str(policy), "-k", str(keys[0]),
+        [sys.executable, "-m", "anonymizer_ml", "run", "-q", "-p", str(policy), "-k", str(keys[0]),
          "--engine", "ray", str(many_files), str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )  # fmt: skip

@@ -16,12 +16,12 @@ import polars as pl
 import pytest
 import ray
 
-from anonymizer.cli_common import optional_keyset
-from anonymizer.lineage.outcome import RunResult
-from anonymizer.pending import TMP_MARKER
-from anonymizer.policy.load import load_policy
-from anonymizer.runners import local
-from anonymizer.runners import ray as ray_runner
+from anonymizer_ml.cli_common import optional_keyset
+from anonymizer_ml.lineage.outcome import RunResult
+from anonymizer_ml.pending import TMP_MARKER
+from anonymizer_ml.policy.load import load_policy
+from anonymizer_ml.runners import local
+from anonymizer_ml.runners import ray as ray_runner
 from fixtures.make_large import LARGE_POLICY
 from tests.conftest import (
     CUSTOMERS_POLICY,

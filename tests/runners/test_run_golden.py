@@ -10,10 +10,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from anonymizer.api import anonymize_frame, anonymize_table
-from anonymizer.crypto.keyset import load_keyset
-from anonymizer.lineage.manifest import MANIFEST_NAME, read_manifest, sha256_file
-from anonymizer.policy.load import load_policy, policy_digest
+from anonymizer_ml.api import anonymize_frame, anonymize_table
+from anonymizer_ml.crypto.keyset import load_keyset
+from anonymizer_ml.lineage.manifest import MANIFEST_NAME, read_manifest, sha256_file
+from anonymizer_ml.policy.load import load_policy, policy_digest
 from tests.conftest import CUSTOMERS_POLICY, FIXTURE, run_cli, run_policy, seeded_keyset_file
 
 PROTECTED = {  # column -> action in rules/customers.yaml (dropped ones come from unlisted_columns)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from anonymizer.lineage.manifest import MANIFEST_NAME, sha256_file
+from anonymizer_ml.lineage.manifest import MANIFEST_NAME, sha256_file
 from benchmarks.measure import run_measured
 from fixtures.make_large import write_large
 
@@ -42,7 +42,7 @@ def large(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     policy.write_text(POLICY)
     keyset = base / "keyset.json"
     subprocess.run(
-        [sys.executable, "-m", "anonymizer", "keys", "init", str(keyset)],
+        [sys.executable, "-m", "anonymizer_ml", "keys", "init", str(keyset)],
         check=True,
         capture_output=True,
     )
@@ -78,7 +78,7 @@ def released(
     data, policy, keyset = large
     out = tmp_path_factory.mktemp("released") / "out"
     args = ["run", "-q", "-p", str(policy), "-k", str(keyset), str(data), str(out)]
-    result = run_measured("-m", "anonymizer", args)
+    result = run_measured("-m", "anonymizer_ml", args)
     assert result.returncode == 0, result.stderr
     return out, result.peak_rss_mib * 2**20
 
@@ -96,7 +96,7 @@ READ_CAP_BYTES = 700 * 1024 * 1024
 STREAM_ALL = """
 import sys
 import polars as pl
-from anonymizer.hooks import open_dataset
+from anonymizer_ml.hooks import open_dataset
 frame = open_dataset(sys.argv[1], trust=sys.argv[2])
 counts = frame.select(pl.all().null_count(), rows=pl.len()).collect(engine="streaming")
 assert counts["rows"][0] == int(sys.argv[3]), counts
@@ -110,7 +110,7 @@ def test_open_dataset_streams_under_memory_cap(
     out, _ = released
     trust = tmp_path / "trust.yaml"
     exported = subprocess.run(
-        [sys.executable, "-m", "anonymizer", "keys", "export-public", "-k", str(large[2])],
+        [sys.executable, "-m", "anonymizer_ml", "keys", "export-public", "-k", str(large[2])],
         capture_output=True,
         text=True,
         check=True,

@@ -6,11 +6,11 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anonymizer.crypto.keyset import Keyset
-from anonymizer.policy.compile import compile_plan
-from anonymizer.policy.load import parse_policy
-from anonymizer.policy.models import MaskRule
-from anonymizer.transforms.basic import mask_value
+from anonymizer_ml.crypto.keyset import Keyset
+from anonymizer_ml.policy.compile import compile_plan
+from anonymizer_ml.policy.load import parse_policy
+from anonymizer_ml.policy.models import MaskRule
+from anonymizer_ml.transforms.basic import mask_value
 from tests.conftest import apply_rule
 
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from anonymizer.errors import SchemaMismatchError
+from anonymizer_ml.errors import SchemaMismatchError
 from tests.conftest import apply_rule
 
 

@@ -14,14 +14,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anonymizer.crypto.keyset import Key, Keyset, generate_keyset
-from anonymizer.errors import KeyringError
-from anonymizer.policy.models import HashTokenRule
-from anonymizer.transforms.date_shift import offset_days
-from anonymizer.transforms.keyed import hmac_hex, reference_hmac_hex
-from anonymizer.transforms.surrogate import KINDS, fake_values
-from anonymizer.transforms.surrogate_pools import EMAIL_DOMAINS, pool
-from anonymizer.transforms.tokens import token_value
+from anonymizer_ml.crypto.keyset import Key, Keyset, generate_keyset
+from anonymizer_ml.errors import KeyringError
+from anonymizer_ml.policy.models import HashTokenRule
+from anonymizer_ml.transforms.date_shift import offset_days
+from anonymizer_ml.transforms.keyed import hmac_hex, reference_hmac_hex
+from anonymizer_ml.transforms.surrogate import KINDS, fake_values
+from anonymizer_ml.transforms.surrogate_pools import EMAIL_DOMAINS, pool
+from anonymizer_ml.transforms.tokens import token_value
 from tests.conftest import apply_rule
 
 NAMES = pl.DataFrame({"v": ["alice", "bob", "alice", None, "Émilie", ""]})

@@ -7,10 +7,10 @@ import re
 import polars as pl
 import pytest
 
-from anonymizer.crypto.keyset import Keyset, generate_keyset
-from anonymizer.errors import SchemaMismatchError
-from anonymizer.policy.compile import compile_plan
-from anonymizer.policy.load import parse_policy
+from anonymizer_ml.crypto.keyset import Keyset, generate_keyset
+from anonymizer_ml.errors import SchemaMismatchError
+from anonymizer_ml.policy.compile import compile_plan
+from anonymizer_ml.policy.load import parse_policy
 from tests.conftest import apply_rule
 
 TEXTS = pl.DataFrame(

@@ -1,5 +1,0 @@
-"""``python -m anonymizer`` runs the CLI."""
-
-from anonymizer.cli import entrypoint
-
-entrypoint()

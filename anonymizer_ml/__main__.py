@@ -1,0 +1,5 @@
+"""``python -m anonymizer_ml`` runs the CLI."""
+
+from anonymizer_ml.cli import entrypoint
+
+entrypoint()
