@@ -55,7 +55,7 @@ def _start(large: tuple[Path, Path, Path], out: Path) -> subprocess.Popen[bytes]
         [
             sys.executable,
             "-m",
-            "anonymizer",
+            "anonymizer_ml",
             "run",
             "-q",
             "-p",
