@@ -445,7 +445,8 @@ def detect_texts(
     tests = [column.str.contains(d.route or _routing(d.regex)) for d in chosen]
     tests += [s.prefilter(column) for s in reading if s.located is None]
     # Python's case-blind matching also takes "İ" and "ı" for i, "ſ" for s and the Kelvin sign
-    # for k; Rust's regexes and Aho-Corasick do not all. Every detector reads a row holding one.
+    # for k; Rust's regexes and Aho-Corasick do not all. Every case-blind detector and every
+    # scanner reads a row holding one.
     tests.append(column.str.contains(_PYTHON_ONLY_FOLDS))
     locating = [s.located.offsets(column) for s in reading if s.located is not None]
     masks = pl.DataFrame({"t": values}).select(
@@ -459,7 +460,11 @@ def detect_texts(
     strings = values.to_list()
     for detector, hits in zip(chosen, rows, strict=False):
         compiled = detector.compiled
-        for row in _with(hits, folded):
+        # Only a case-blind regex reads those letters differently in the two engines: a
+        # case-sensitive one needs no extra rows (a long document holding one Turkish name
+        # would otherwise be scanned whole by every detector).
+        blind = bool(compiled.flags & re.IGNORECASE)
+        for row in _with(hits, folded) if blind else hits:
             found[row].extend(_detector_spans(detector, compiled, strings[row]))
     plain = iter(rows[len(chosen) :])
     offsets_by_row = iter(located)
