@@ -62,6 +62,24 @@ def test_runners_reach_the_dp_budget_only_through_the_plan() -> None:
     assert offending == []
 
 
+def test_the_run_executors_never_read_the_policy() -> None:
+    """The local and the Ray runner execute a RunPlan: they hand the Policy to ``compile_run``
+    and read none of its fields, neither directly nor through a Plan (``plan.policy.dp``).
+    Re-encryption after a key rotation is not a run and reads the dataset id it seals for."""
+    offending = []
+    for name in ("local.py", "ray.py", "kernel.py", "release.py", "commit.py", "inputs.py"):
+        path = PACKAGE / "runners" / name
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Attribute):
+                continue
+            inner = node.value
+            named = isinstance(inner, ast.Name) and inner.id in {"policy", "rules"}
+            through = isinstance(inner, ast.Attribute) and inner.attr == "policy"
+            if named or through:
+                offending.append(f"{name}:{node.lineno} reads .{node.attr} of a policy")
+    assert offending == []
+
+
 def test_only_the_cli_imports_the_cli() -> None:
     offending = [
         f"{path.relative_to(PACKAGE)} imports {module}"

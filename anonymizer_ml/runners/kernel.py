@@ -1,7 +1,8 @@
 """The batch kernel: a Plan as a function from an Arrow table to an Arrow table.
 
-A distributed runner ships a ``BatchKernel`` to each worker; the worker compiles each input file's
-Plan once (keys, surrogate pools, detectors and the NER model are loaded then, not per batch) and
+A distributed runner ships a ``BatchKernel`` over the run's RunPlan to each worker; the worker
+compiles each input file's Plan from it once (keys, surrogate pools, detectors and the NER model
+are loaded then, not per batch; its own ledgers and encryption salt) and
 applies it to every batch of that file with ``Plan.apply`` — the same expressions the local
 streaming runner and the ETL API run, so every engine writes the same values.
 
@@ -13,51 +14,20 @@ output it kept: a batch that was retried is counted once.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 import pyarrow as pa
 
-from anonymizer_ml.crypto.keyset import Keyset
-from anonymizer_ml.policy.compile import Plan, compile_plan
-from anonymizer_ml.policy.models import Policy
-from anonymizer_ml.privacy.stage import PrivacyStage
-
-
-@dataclass(frozen=True)
-class FileSpec:
-    """One input file as a worker needs it: its index, path, policy and schema."""
-
-    index: int
-    source: str
-    policy: Policy
-    schema: pl.Schema
-
-
-@dataclass(frozen=True)
-class KernelConfig:
-    """Everything a worker needs to build the Plans: files, keys and the privacy recoding."""
-
-    files: tuple[FileSpec, ...]
-    keyset: Keyset | None
-    privacy: PrivacyStage | None
-
-    def __repr__(self) -> str:  # the keyset's own repr shows key ids only; keep it that way
-        return f"KernelConfig(files={len(self.files)}, privacy={self.privacy is not None})"
-
-
-def compile_file(spec: FileSpec, keyset: Keyset | None, privacy: PrivacyStage | None) -> Plan:
-    """The Plan of one input file (the driver compiles it too, to refuse bad input early)."""
-    return compile_plan(spec.policy, spec.schema, keyset, data_name=spec.source, privacy=privacy)
+from anonymizer_ml.policy.compile import Plan
+from anonymizer_ml.policy.run_plan import RunPlan
 
 
 class BatchKernel:
     """Plans compiled once per file in this process, applied to Arrow batches."""
 
-    def __init__(self, config: KernelConfig) -> None:
-        self._config = config
-        self._files = {spec.index: spec for spec in config.files}
+    def __init__(self, run: RunPlan) -> None:
+        self._run = run
         self._plans: dict[int, Plan] = {}
         self._encrypted: Counter[tuple[int, str, str]] = Counter()
         self._found: dict[tuple[int, str], dict[str, Any]] = {}
@@ -66,13 +36,13 @@ class BatchKernel:
         """The Plan of file ``index``, compiled on first use."""
         plan = self._plans.get(index)
         if plan is None:
-            plan = compile_file(self._files[index], self._config.keyset, self._config.privacy)
+            plan = self._run.compile_file(index)
             self._plans[index] = plan
         return plan
 
     def apply(self, index: int, table: pa.Table) -> pl.DataFrame:
         """The safe rows of one batch of file ``index``."""
-        plan, schema = self.setup(index), self._files[index].schema
+        plan, schema = self.setup(index), self._run.inputs[index].schema
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)  # a Table always gives a DataFrame
         if frame.schema != schema:  # Arrow types that Polars reads otherwise (string views, …)

@@ -19,29 +19,26 @@ import polars as pl
 import pyarrow as pa
 
 from anonymizer_ml import pending
-from anonymizer_ml.crypto.at_rest import AtRestRecord, properties_for, written_record
 from anonymizer_ml.crypto.keyset import Keyset
 from anonymizer_ml.crypto.subjects import SubjectKeyStore
-from anonymizer_ml.errors import AnonymizerError, InputError, KeyringError, OutputError
+from anonymizer_ml.errors import AnonymizerError, InputError, OutputError
 from anonymizer_ml.lineage.manifest import RunManifest
 from anonymizer_ml.lineage.outcome import RunResult
 from anonymizer_ml.lineage.residual import residual_findings
-from anonymizer_ml.policy.compile import Plan, compile_plan
+from anonymizer_ml.policy.compile import Plan
 from anonymizer_ml.policy.models import Policy
-from anonymizer_ml.privacy.stage import PrivacyStage
+from anonymizer_ml.policy.run_plan import AtRest, RunPlan
 from anonymizer_ml.runners.commit import OutputLock
-from anonymizer_ml.runners.inputs import InputFile, discover_inputs, read_schema
+from anonymizer_ml.runners.inputs import InputFile, discover_inputs
 from anonymizer_ml.runners.release import (
     RunFacts,
     check_output,
     commit_release,
-    dp_budget,
     file_metadata,
-    file_policy,
     file_record,
     now,
-    privacy_stage,
     run_manifest,
+    run_plan_of,
     whole_input,
 )
 from anonymizer_ml.streaming import bounded_prefetch
@@ -64,8 +61,7 @@ class _Job:
     tmp: Path
     plan: Plan
     rows: int
-    at_rest: AtRestRecord | None
-    encryption: pl.ParquetEncryptionProperties | None
+    at_rest: AtRest | None
 
 
 def _tapped(plan: Plan, frame: pl.LazyFrame, progress: ProgressSink | None) -> pl.LazyFrame:
@@ -94,7 +90,7 @@ def _stream(job: _Job, progress: ProgressSink | None) -> None:
                 job.tmp,
                 engine="streaming",
                 metadata=_file_metadata(job.plan, job.at_rest),
-                encryption=job.encryption,
+                encryption=job.at_rest.properties if job.at_rest is not None else None,
             )
         with job.tmp.open("rb") as handle:
             os.fsync(handle.fileno())
@@ -115,9 +111,9 @@ def _stream(job: _Job, progress: ProgressSink | None) -> None:
         ) from None
 
 
-def _file_metadata(plan: Plan, at_rest: AtRestRecord | None) -> dict[str, str] | None:
+def _file_metadata(plan: Plan, at_rest: AtRest | None) -> dict[str, str] | None:
     """Parquet key-value metadata: the at-rest record and the field encryption's key ids."""
-    metadata = at_rest.metadata() if at_rest is not None else {}
+    metadata = at_rest.record.metadata() if at_rest is not None else {}
     metadata.update(file_metadata(plan.encryption()))
     return metadata or None
 
@@ -128,41 +124,22 @@ def _encryption_records(jobs: list[_Job]) -> list[dict[str, object]]:
         name = job.item.relative.as_posix()
         records += [{"file": name, **entry} for entry in job.plan.encryption()]
         if job.at_rest is not None:
-            key_id = job.at_rest.key_id
+            key_id = job.at_rest.record.key_id
             records += [
                 {"file": name, "column": c, "key_id": key_id, "mode": "parquet-modular-aes-gcm"}
-                for c in job.at_rest.columns
+                for c in job.at_rest.record.columns
             ]
     return records
 
 
 def _prepare(
-    policy: Policy,
-    items: list[InputFile],
-    outdir: Path,
-    keys: tuple[Keyset | None, SubjectKeyStore | None],
-    lock: OutputLock,
-    privacy: PrivacyStage | None = None,
+    run: RunPlan, items: list[InputFile], rows: list[int], outdir: Path, lock: OutputLock
 ) -> list[_Job]:
-    keyset, subjects = keys
     jobs = []
-    for item in items:
-        schema, rows = read_schema(item)
-        plan = compile_plan(
-            file_policy(item, policy),
-            schema,
-            keyset,
-            data_name=str(item.source),
-            subjects=subjects,
-            privacy=privacy,
-        )
+    for item, plan, count in zip(items, run.plans, rows, strict=True):
         target = outdir / item.relative
-        tmp = lock.temporary(target)
-        if policy.at_rest is not None and keyset is None:
-            raise KeyringError("the policy's at_rest section needs a keyset; pass --keyset PATH")
-        record = written_record(policy, keyset, item.relative.as_posix()) if keyset else None
-        encryption = properties_for(record, policy, keyset) if record and keyset else None
-        jobs.append(_Job(item, target, tmp, plan, rows, record, encryption))
+        at_rest = run.at_rest(item.relative.as_posix())
+        jobs.append(_Job(item, target, lock.temporary(target), plan, count, at_rest))
     return jobs
 
 
@@ -190,11 +167,13 @@ def run(
     started, clock = now(), time.perf_counter()
     root, items = discover_inputs(input_spec)
     check_output(input_spec, root, items, outdir, overwrite)
-    privacy = privacy_stage(policy, policy_source, whole_input(items))
+    run_plan, rows = run_plan_of(policy, policy_source, items, (keyset, subjects))
+    if run_plan.privacy_columns is not None:
+        run_plan = run_plan.with_privacy(whole_input(items))
     # The id names temporary files only; the manifest's id is derived.
     with OutputLock(outdir, secrets.token_hex(8)) as lock:
-        jobs = _prepare(policy, items, outdir, (keyset, subjects), lock, privacy)
-        manifest = _write(jobs, policy, policy_source, (root, started), progress, privacy, canaries)
+        jobs = _prepare(run_plan, items, rows, outdir, lock)
+        manifest = _write(jobs, run_plan, (root, started), progress, canaries)
         if target is not None:
             from anonymizer_ml.report.utility import release_utility  # noqa: PLC0415 - the report extra
 
@@ -205,26 +184,22 @@ def run(
         if subjects is not None and subjects.changed:
             subjects.save()
         renames = [(job.tmp, job.target) for job in jobs]
-        rows = sum(job.rows for job in jobs)
-        return commit_release(lock, renames, manifest, keyset, (rows, clock))
+        return commit_release(lock, renames, manifest, keyset, (sum(rows), clock))
 
 
 def _write(
     jobs: list[_Job],
-    policy: Policy,
-    policy_source: str,
+    run: RunPlan,
     where: tuple[Path, str],
     progress: ProgressSink | None,
-    privacy: PrivacyStage | None,
     canaries: list[dict[str, object]] | None = None,
 ) -> RunManifest:
     """Stream every file to its temporary name and describe the result; nothing is renamed."""
     root, started = where
-    plans = [job.plan for job in jobs]
-    budget = dp_budget(plans, [job.item for job in jobs], sum(job.rows for job in jobs), privacy)
+    rows = sum(job.rows for job in jobs)
+    budget = run.dp_record(whole_input([job.item for job in jobs]), rows)
     if progress is not None:
-        progress.start(sum(job.rows for job in jobs))
-    at_rest = set(policy.at_rest.columns) if policy.at_rest is not None else set()
+        progress.start(rows)
     # Hashing (hashlib releases the GIL) overlaps the work that needs the GIL or the cores:
     # the inputs while the files stream, the outputs while their residual text is scanned.
     with ThreadPoolExecutor(max_workers=1) as hasher:
@@ -244,21 +219,18 @@ def _write(
                 str(job.tmp),
                 job.item.relative.as_posix(),
                 job.plan.describe(),
-                skip=at_rest,
+                skip=run.sealed_columns,
                 model=job.plan.ner_model(),
             )
         ]
         outputs = hashed_outputs.result()
     facts = RunFacts(
-        policy,
-        policy_source,
+        run,
         root,
         started,
-        plans,
         inputs,
         outputs,
         engine={"polars": pl.__version__, "pyarrow": pa.__version__},
-        privacy=privacy,
         dp=budget,
         canaries=canaries,
         encryption=_encryption_records(jobs),

@@ -42,29 +42,22 @@ from anonymizer_ml.lineage.manifest import FileRecord, RunManifest
 from anonymizer_ml.lineage.outcome import RunResult
 from anonymizer_ml.lineage.residual import residual_findings
 from anonymizer_ml.policy.compile import Plan
-from anonymizer_ml.policy.models import EncryptRule, Policy
-from anonymizer_ml.privacy.stage import PrivacyStage
+from anonymizer_ml.policy.models import Policy
+from anonymizer_ml.policy.run_plan import RunPlan
 from anonymizer_ml.privacy.table import COUNT
 from anonymizer_ml.runners.commit import OutputLock
-from anonymizer_ml.runners.inputs import InputFile, discover_inputs, read_schema
-from anonymizer_ml.runners.kernel import (
-    BatchKernel,
-    FileSpec,
-    KernelConfig,
-    add_counts,
-    compile_file,
-)
+from anonymizer_ml.runners.inputs import InputFile, discover_inputs
+from anonymizer_ml.runners.kernel import BatchKernel, add_counts
 from anonymizer_ml.runners.release import (
     RunFacts,
     check_output,
     commit_release,
-    dp_budget,
     file_metadata,
-    file_policy,
     file_record,
     now,
-    privacy_stage,
     run_manifest,
+    run_plan_of,
+    whole_input,
 )
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # Ray colours its worker tracebacks
@@ -88,23 +81,22 @@ def import_ray() -> ModuleType:
     return ray
 
 
-def _unsupported(policy: Policy) -> str | None:
-    """Why this policy cannot run on Ray yet (None when it can)."""
-    if policy.at_rest is not None:
+def _unsupported(run: RunPlan) -> str | None:
+    """Why this plan cannot run on Ray yet (None when it can)."""
+    if run.sealed_columns:
         return "at_rest (Parquet column encryption) is written by the local runner only"
-    for column, rule in policy.columns.items():
-        if isinstance(rule, EncryptRule) and rule.subject is not None:
-            return f"column {column!r} is encrypted per subject, whose keys the local runner keeps"
+    for column in run.subject_keyed_columns:
+        return f"column {column!r} is encrypted per subject, whose keys the local runner keeps"
     return None
 
 
-def _refuse(policy: Policy, policy_source: str, schemas: list[tuple[InputFile, pl.Schema]]) -> None:
+def _refuse(run: RunPlan) -> None:
     """Everything that can be refused before a worker starts."""
-    reason = _unsupported(policy)
+    reason = _unsupported(run)
     if reason is not None:
-        raise PlanError(f"{policy_source}: {reason}; run it with --engine local")
-    for item, schema in schemas:
-        if PATH_COLUMN in schema:
+        raise PlanError(f"{run.facts.source}: {reason}; run it with --engine local")
+    for item in run.inputs:
+        if PATH_COLUMN in item.schema:
             raise InputError(
                 f"{item.source}: a column is named {PATH_COLUMN!r}, which Ray Data uses for the "
                 "file each row came from; rename it or run with --engine local"
@@ -116,7 +108,7 @@ class _File:
     """One input file through the run: its Plan on the driver, parts and counts from workers."""
 
     item: InputFile
-    spec: FileSpec
+    index: int
     rows: int
     plan: Plan
     parts: list[str] = field(default_factory=list)
@@ -140,8 +132,8 @@ class PartWriter:
     """The actor of ``map_batches``: a batch in, its safe rows written as part files, one row
     per part out (which file, where, how many rows, what the ledgers counted)."""
 
-    def __init__(self, config: KernelConfig, parts_dir: str, by_path: dict[str, int]) -> None:
-        self._kernel = BatchKernel(config)
+    def __init__(self, run: RunPlan, parts_dir: str, by_path: dict[str, int]) -> None:
+        self._kernel = BatchKernel(run)
         self._parts_dir, self._by_path = Path(parts_dir), by_path
         self._prefix = Path(parts_dir).name  # parts carry the run's temporary marker too
 
@@ -266,11 +258,8 @@ def _error(exc: BaseException) -> AnonymizerError:
     )
 
 
-def _histogram(ray: ModuleType, paths: list[str], policy: Policy) -> pl.LazyFrame:
-    """The QI histogram of all inputs: one per block on the workers, summed here."""
-    assert policy.privacy is not None
-    section = policy.privacy
-    columns = [*section.quasi_identifiers, *([section.sensitive] if section.sensitive else [])]
+def _histogram(ray: ModuleType, paths: list[str], columns: list[str]) -> pl.LazyFrame:
+    """The histogram of ``columns`` over all inputs: one per block on the workers, summed here."""
     blocks = (
         ray.data.read_parquet(paths, partitioning=None)
         .select_columns(columns)
@@ -298,20 +287,6 @@ def _summed(frames: list[pl.DataFrame], columns: list[str]) -> pl.DataFrame:
     return together.group_by(columns).agg(pl.col(COUNT).sum())
 
 
-def _files(
-    policy: Policy, items: list[InputFile], keyset: Keyset | None, policy_source: str
-) -> list[_File]:
-    """Every input's schema from its footer and its Plan, compiled here first: a policy that
-    does not fit the data is refused before any worker starts."""
-    schemas = [(item, *read_schema(item)) for item in items]
-    _refuse(policy, policy_source, [(item, schema) for item, schema, _ in schemas])
-    files = []
-    for index, (item, schema, rows) in enumerate(schemas):
-        spec = FileSpec(index, str(item.source), file_policy(item, policy), schema)
-        files.append(_File(item, spec, rows, compile_file(spec, keyset, None)))
-    return files
-
-
 def run(
     policy: Policy,
     policy_source: str,
@@ -333,63 +308,54 @@ def run(
     ray = import_ray()
     root, items = discover_inputs(input_spec)
     check_output(input_spec, root, items, outdir, overwrite)
-    files = _files(policy, items, keyset, policy_source)
+    plan, rows = run_plan_of(policy, policy_source, items, (keyset, None))
+    _refuse(plan)
     if workers is not None and workers < 1:
         raise InputError(f"--workers {workers}: give at least one worker")
     with _session(ray, address):
         pool = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         paths = [str(item.source) for item in items]
-        privacy = None
-        if policy.privacy is not None:
+        if plan.privacy_columns is not None:
             try:
-                histogram = _histogram(ray, paths, policy)
+                histogram = _histogram(ray, paths, plan.privacy_columns)
             except Exception as exc:
                 raise _error(exc) from None
-            privacy = privacy_stage(policy, policy_source, histogram)
-            for file in files:
-                file.plan = compile_file(file.spec, keyset, privacy)
+            plan = plan.with_privacy(histogram)
+        files = [
+            _File(item, index, count, file_plan)
+            for index, (item, count, file_plan) in enumerate(
+                zip(items, rows, plan.plans, strict=True)
+            )
+        ]
         with OutputLock(outdir, secrets.token_hex(8)) as lock:
             parts_dir = lock.temporary_directory("parts")
             try:
-                _stream(
-                    ray,
-                    files,
-                    KernelConfig(tuple(f.spec for f in files), keyset, privacy),
-                    (parts_dir, pool),
-                )
-                finished = _finish(ray, files, outdir, lock)
+                _stream(ray, files, plan.for_workers(), (parts_dir, pool))
+                finished = _finish(ray, plan, files, outdir, lock)
             except AnonymizerError:
                 raise
             except Exception as exc:
                 raise _error(exc) from None
             manifest = _manifest(
-                policy,
-                policy_source,
-                (root, started),
-                files,
-                finished,
-                (privacy, canaries, ray.__version__, pool),
+                plan, (root, started), files, finished, (canaries, ray.__version__, pool)
             )
             renames = [
                 (done[0], outdir / f.item.relative) for f, done in zip(files, finished, strict=True)
             ]
-            rows = sum(f.rows for f in files)
-            return commit_release(lock, renames, manifest, keyset, (rows, clock))
+            return commit_release(lock, renames, manifest, keyset, (sum(rows), clock))
 
 
-def _stream(
-    ray: ModuleType, files: list[_File], config: KernelConfig, where: tuple[Path, int]
-) -> None:
+def _stream(ray: ModuleType, files: list[_File], run: RunPlan, where: tuple[Path, int]) -> None:
     """Every row through the actor pool into part files; each file's kept parts, in order."""
     parts_dir, workers = where
-    by_path = {os.path.normpath(f.spec.source): f.spec.index for f in files}
+    by_path = {os.path.normpath(str(f.item.source)): f.index for f in files}
     dataset = ray.data.read_parquet(
-        [f.spec.source for f in files], include_paths=True, partitioning=None
+        [str(f.item.source) for f in files], include_paths=True, partitioning=None
     )
     described = dataset.map_batches(
         PartWriter,
         fn_constructor_kwargs={
-            "config": config,
+            "run": run,
             "parts_dir": str(parts_dir),
             "by_path": by_path,
         },
@@ -405,14 +371,14 @@ def _stream(
 
 
 def _finish(
-    ray: ModuleType, files: list[_File], outdir: Path, lock: OutputLock
+    ray: ModuleType, run: RunPlan, files: list[_File], outdir: Path, lock: OutputLock
 ) -> list[tuple[Path, FileRecord, FileRecord, list[dict[str, Any]]]]:
     """One task per file joins its parts into its temporary output and hashes both files."""
     remote = ray.remote(num_cpus=1)(finish_file)
     jobs, refs = [], []
     for file in files:
         tmp = lock.temporary(outdir / file.item.relative)
-        empty = file.plan.apply(pl.LazyFrame(schema=file.spec.schema)).collect()
+        empty = file.plan.apply(pl.LazyFrame(schema=run.inputs[file.index].schema)).collect()
         model = file.plan.ner_model()
         job = FinishJob(
             file.item.source,
@@ -430,27 +396,23 @@ def _finish(
 
 
 def _manifest(
-    policy: Policy,
-    policy_source: str,
+    run: RunPlan,
     where: tuple[Path, str],
     files: list[_File],
     finished: list[tuple[Path, FileRecord, FileRecord, list[dict[str, Any]]]],
-    extra: tuple[PrivacyStage | None, list[dict[str, object]] | None, str, int],
+    extra: tuple[list[dict[str, object]] | None, str, int],
 ) -> RunManifest:
     """The manifest of a Ray run: records from the workers, counts from the kept parts."""
     root, started = where
-    privacy, canaries, ray_version, workers = extra
+    canaries, ray_version, workers = extra
     inputs = [record for _, record, _, _ in finished]
     outputs = [record for _, _, record, _ in finished]
-    plans = [f.plan for f in files]
     rows = sum(f.rows for f in files)
     return run_manifest(
         RunFacts(
-            policy,
-            policy_source,
+            run,
             root,
             started,
-            plans,
             inputs,
             outputs,
             engine={
@@ -460,8 +422,7 @@ def _manifest(
                 "ray": ray_version,
                 "workers": str(workers),
             },
-            privacy=privacy,
-            dp=dp_budget(plans, [f.item for f in files], rows, privacy),
+            dp=run.dp_record(whole_input([f.item for f in files]), rows),
             canaries=canaries,
             encryption=[
                 {"file": f.item.relative.as_posix(), **entry}

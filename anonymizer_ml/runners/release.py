@@ -1,8 +1,9 @@
-"""What every runner does the same way around its engine: checks before it starts, the per-file
-policy, file records, the row count check, and the manifest it signs.
+"""What every runner does the same way around its engine: the RunPlan of its inputs, checks
+before it starts, file records, the row count check, and the manifest it signs.
 
 The local and the Ray runner differ only in how the Plan's rows are streamed; whatever is
-recorded about a run is built here, so both write the same manifest for the same work.
+recorded about a run is built here from the RunPlan, so both write the same manifest for the
+same work.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import pyarrow.parquet as pq
 
 from anonymizer_ml._version import __version__
 from anonymizer_ml.crypto.keyset import Keyset
-from anonymizer_ml.errors import AnonymizerError, OutputError, PlanError
+from anonymizer_ml.crypto.subjects import SubjectKeyStore
+from anonymizer_ml.errors import OutputError, PlanError
 from anonymizer_ml.lineage.manifest import (
     BLOCK_SIZE,
     MANIFEST_NAME,
@@ -35,11 +37,10 @@ from anonymizer_ml.lineage.manifest import (
 from anonymizer_ml.lineage.outcome import RunResult
 from anonymizer_ml.lineage.signing import SIGN_PURPOSE
 from anonymizer_ml.policy.compile import Plan
-from anonymizer_ml.policy.load import policy_digest
 from anonymizer_ml.policy.models import Policy
-from anonymizer_ml.privacy.stage import PrivacyStage, prepare_privacy
+from anonymizer_ml.policy.run_plan import InputSchema, RunPlan, compile_run
 from anonymizer_ml.runners.commit import OutputLock
-from anonymizer_ml.runners.inputs import InputFile
+from anonymizer_ml.runners.inputs import InputFile, read_schema
 
 
 def now() -> str:
@@ -47,23 +48,22 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def file_policy(item: InputFile, policy: Policy) -> Policy:
-    """The policy for one file: Hive partition columns live in its path, not in the file.
-
-    They are mirrored unchanged into the output path, so only ``keep`` is allowed for them.
-    """
-    keys = item.partition_keys
-    for key in keys:
-        rule = policy.columns.get(key)
-        if rule is not None and rule.action != "keep":
-            raise PlanError(
-                f"{item.source}: column {key!r} is a Hive partition in the directory names, so "
-                f"'{rule.action}' cannot change it; re-partition the data by another column"
-            )
-    if not any(key in policy.columns for key in keys):
-        return policy
-    columns = {c: r for c, r in policy.columns.items() if c not in keys}
-    return policy.model_copy(update={"columns": columns})
+def run_plan_of(
+    policy: Policy,
+    policy_source: str,
+    items: list[InputFile],
+    keys: tuple[Keyset | None, SubjectKeyStore | None] = (None, None),
+) -> tuple[RunPlan, list[int]]:
+    """The RunPlan of ``policy`` over the input files (schemas from their footers), and each
+    file's row count; bad input is refused here, before any data is read."""
+    schemas = [read_schema(item) for item in items]
+    inputs = [
+        InputSchema(str(item.source), schema, tuple(item.partition_keys))
+        for item, (schema, _) in zip(items, schemas, strict=True)
+    ]
+    keyset, subjects = keys
+    run = compile_run(policy, policy_source, inputs, keyset, subjects)
+    return run, [rows for _, rows in schemas]
 
 
 def check_output(
@@ -96,18 +96,6 @@ def check_output(
             )
 
 
-def privacy_stage(policy: Policy, policy_source: str, frame: pl.LazyFrame) -> PrivacyStage | None:
-    """Pass 1 over ``frame`` (the whole input, or its merged QI histogram): k holds over the
-    dataset, not per file."""
-    if policy.privacy is None:
-        return None
-    base = Path(policy_source).parent
-    try:
-        return prepare_privacy(policy.privacy, frame, base)
-    except AnonymizerError as exc:
-        raise exc.__class__(f"{policy_source}: privacy: {exc}") from None
-
-
 def file_metadata(static_encryption: list[dict[str, object]]) -> dict[str, str]:
     """Parquet key-value metadata naming which key id, mode and salt encrypted which column."""
     if not static_encryption:
@@ -138,42 +126,21 @@ def plan_records(plans: list[Plan]) -> list[dict[str, object]]:
     return list(seen.values())
 
 
-def _dropped_by_privacy(privacy: PrivacyStage | None) -> int | None:
-    """Records the privacy stage removes from the output (None when it removes none)."""
-    if privacy is not None and privacy.row_filter is not None:
-        return privacy.records_suppressed
-    return None
-
-
 def whole_input(items: list[InputFile]) -> pl.LazyFrame:
     """All input files as one lazy frame, for the aggregations that span the dataset."""
     return pl.scan_parquet([item.source for item in items], hive_partitioning=False)
-
-
-def dp_budget(
-    plans: list[Plan], items: list[InputFile], rows: int, privacy: PrivacyStage | None
-) -> dict[str, object] | None:
-    """The dp section as the manifest records it (records out; records per subject measured by
-    one streaming aggregation over the input)."""
-    if not plans or plans[0].policy.dp is None:
-        return None
-    records = rows - (_dropped_by_privacy(privacy) or 0)
-    return plans[0].dp_record(whole_input(items), records)
 
 
 @dataclass(frozen=True)
 class RunFacts:
     """What a runner gathered about one run, for its manifest."""
 
-    policy: Policy
-    policy_source: str
+    run: RunPlan
     root: Path
     started: str
-    plans: list[Plan]
     inputs: list[FileRecord]
     outputs: list[FileRecord]
     engine: dict[str, str]
-    privacy: PrivacyStage | None = None
     dp: dict[str, Any] | None = None
     canaries: list[dict[str, object]] | None = None
     encryption: list[dict[str, object]] | None = None
@@ -205,15 +172,15 @@ def commit_release(
     )
 
 
-def run_id(policy: Policy, inputs: list[FileRecord], started: str) -> str:
+def run_id(policy_digest: str, inputs: list[FileRecord], started: str) -> str:
     """Host-independent: the same policy over the same inputs at the same time has one id."""
-    parts = [policy_digest(policy), started, *(f"{r.path}:{r.sha256}" for r in inputs)]
+    parts = [policy_digest, started, *(f"{r.path}:{r.sha256}" for r in inputs)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
 def _check_rows(facts: RunFacts) -> None:
     """Every record comes out, except exactly those the privacy stage suppressed and dropped."""
-    suppressed = _dropped_by_privacy(facts.privacy)
+    suppressed = facts.run.records_dropped()
     if suppressed is not None:
         total_in = sum(r.rows for r in facts.inputs)
         total_out = sum(o.rows for o in facts.outputs)
@@ -231,21 +198,21 @@ def _check_rows(facts: RunFacts) -> None:
 def run_manifest(facts: RunFacts) -> RunManifest:
     """The (unsigned) manifest of a run, once its row counts add up."""
     _check_rows(facts)
-    policy = facts.policy
+    applied, privacy = facts.run.facts, facts.run.privacy
     return RunManifest(
-        run_id=run_id(policy, facts.inputs, facts.started),
+        run_id=run_id(applied.digest, facts.inputs, facts.started),
         started_at=facts.started,
         finished_at=now(),
         tool=ToolRecord(name="anonymizer", version=__version__, engine=facts.engine),
         policy=PolicyRecord(
-            name=policy.name,
-            version=policy.version,
-            owner=policy.owner,
-            digest=policy_digest(policy),
-            source=facts.policy_source,
+            name=applied.name,
+            version=applied.version,
+            owner=applied.owner,
+            digest=applied.digest,
+            source=applied.source,
         ),
-        plan=plan_records(facts.plans),
-        privacy=facts.privacy.record if facts.privacy is not None else None,
+        plan=plan_records(list(facts.run.plans)),
+        privacy=privacy.record if privacy is not None else None,
         dp=facts.dp,
         canaries=facts.canaries,
         encryption=facts.encryption or [],

@@ -9,7 +9,8 @@ import pyarrow as pa
 from anonymizer_ml.crypto.keyset import generate_keyset
 from anonymizer_ml.policy.compile import compile_plan
 from anonymizer_ml.policy.load import parse_policy
-from anonymizer_ml.runners.kernel import BatchKernel, FileSpec, KernelConfig, add_counts
+from anonymizer_ml.policy.run_plan import InputSchema, compile_run
+from anonymizer_ml.runners.kernel import BatchKernel, add_counts
 
 POLICY = parse_policy(
     "name: k\nunlisted_columns: keep\ncolumns:\n"
@@ -39,8 +40,8 @@ def frame() -> pl.DataFrame:
 def test_batches_give_the_whole_files_rows_and_counts() -> None:
     keys = generate_keyset()
     data = frame()
-    spec = FileSpec(0, "data.parquet", POLICY, data.schema)
-    kernel = BatchKernel(KernelConfig((spec,), keys, None))
+    run = compile_run(POLICY, "k.yaml", [InputSchema("data.parquet", data.schema)], keys)
+    kernel = BatchKernel(run.for_workers())
     outputs, encrypted, found = [], 0, None
     for batch in data.to_arrow().to_batches(max_chunksize=7):
         outputs.append(kernel.apply(0, pa.Table.from_batches([batch])))
