@@ -1,10 +1,13 @@
 """Ray Data runner: the same Plan as the local runner, executed by an actor pool on a cluster.
 
-``ray.data.read_parquet`` reads every input file (each row tagged with its file) → ``map_batches``
-with a callable class: each actor builds the files' Plans once (``BatchKernel``) and writes every
-batch's safe rows as a part file under a temporary directory of the output → one task per input
-file joins its parts, in order, into the file's temporary output and hashes it → the driver
-renames every file into place and writes the signed manifest, only when all of that succeeded.
+The work is cut into units — each input file whole, or a file larger than its share of the rows
+cut at row-group boundaries — and ``ray.data.from_items(units).map_batches`` hands them to a
+pool of actors (a callable class). Each actor compiles each file's Plan once from the RunPlan
+(``BatchKernel``) and streams its units itself, as the local runner does: Polars' scan, the
+Plan, its sink. The rows never pass through Ray's object store. A file done whole is written to
+its temporary output and hashed and scanned by its actor; the pieces of a split file are parts
+under a temporary directory of the output that one task per file joins, in order. The driver
+renames every file into place and writes the signed manifest only when all of that succeeded.
 A failed or killed run leaves no output file and no part behind.
 
 With a ``privacy:`` section, pass 1 is a distributed aggregation: each block's histogram of the
@@ -34,7 +37,7 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from anonymizer_ml.crypto.keyset import Keyset
 from anonymizer_ml.errors import AnonymizerError, InputError, PlanError
@@ -59,12 +62,18 @@ from anonymizer_ml.runners.release import (
     run_plan_of,
     whole_input,
 )
+from anonymizer_ml.streaming import bounded_prefetch
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # Ray colours its worker tracebacks
 _MERGE_EVERY = 16  # block histograms summed into the running one at a time
-PATH_COLUMN = "path"  # the column Ray Data's read_parquet(include_paths=True) adds
-PARTS = pa.schema(
-    [("file", pa.int64()), ("part", pa.string()), ("rows", pa.int64()), ("ledgers", pa.string())]
+UNITS = pa.schema(
+    [
+        ("file", pa.int64()),
+        ("piece", pa.int64()),
+        ("path", pa.string()),
+        ("ledgers", pa.string()),
+        ("written", pa.string()),
+    ]
 )
 
 
@@ -91,16 +100,10 @@ def _unsupported(run: RunPlan) -> str | None:
 
 
 def _refuse(run: RunPlan) -> None:
-    """Everything that can be refused before a worker starts."""
+    """What can be refused before a worker starts, beyond what compiling the plan refused."""
     reason = _unsupported(run)
     if reason is not None:
         raise PlanError(f"{run.facts.source}: {reason}; run it with --engine local")
-    for item in run.inputs:
-        if PATH_COLUMN in item.schema:
-            raise InputError(
-                f"{item.source}: a column is named {PATH_COLUMN!r}, which Ray Data uses for the "
-                "file each row came from; rename it or run with --engine local"
-            )
 
 
 @dataclass
@@ -111,13 +114,14 @@ class _File:
     index: int
     rows: int
     plan: Plan
-    parts: list[str] = field(default_factory=list)
+    parts: dict[int, str] = field(default_factory=dict)
+    written: Written | None = None  # a file written whole by one unit: its records
     encryption: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     detections: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def add_part(self, part: str, ledgers: dict[str, list[dict[str, Any]]]) -> None:
+    def add_part(self, piece: int, part: str, ledgers: dict[str, list[dict[str, Any]]]) -> None:
         """Count one kept part's rows' ledgers."""
-        self.parts.append(part)
+        self.parts[piece] = part
         for entry in ledgers["encryption"]:
             key = (str(entry["column"]), str(entry["salt"]))
             seen = self.encryption.get(key)
@@ -128,38 +132,113 @@ class _File:
             self.detections[column] = add_counts(self.detections.get(column), entry)
 
 
-class PartWriter:
-    """The actor of ``map_batches``: a batch in, its safe rows written as part files, one row
-    per part out (which file, where, how many rows, what the ledgers counted)."""
+Written = tuple[FileRecord, FileRecord, list[dict[str, Any]]]
 
-    def __init__(self, run: RunPlan, parts_dir: str, by_path: dict[str, int]) -> None:
+
+@dataclass(frozen=True)
+class _Output:
+    """Where a worker writes one file and how the manifest names it."""
+
+    source: str
+    relative: str
+    tmp: str
+
+
+class UnitWriter:
+    """The actor of ``map_batches``: each unit (a whole input file, or a run of its row groups)
+    is read, made safe and written by this process — Polars' streaming scan, the file's Plan,
+    its sink — without the rows passing through Ray's object store. A whole file goes straight
+    to its temporary output and is hashed and scanned here; a piece of a split file becomes a
+    part that one task joins. One row per unit out: where it went and what its ledgers counted."""
+
+    def __init__(self, run: RunPlan, parts_dir: str, outputs: dict[int, _Output]) -> None:
         self._kernel = BatchKernel(run)
-        self._parts_dir, self._by_path = Path(parts_dir), by_path
+        self._parts_dir, self._outputs = Path(parts_dir), outputs
         self._prefix = Path(parts_dir).name  # parts carry the run's temporary marker too
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        """Write each file's rows of ``batch`` as one part; describe the parts."""
-        rows: list[dict[str, Any]] = []
-        paths = batch.column(PATH_COLUMN)
-        distinct = pc.unique(paths).to_pylist()
-        for path in distinct:
-            index = self._by_path[os.path.normpath(path)]
-            rows_of_file = batch if len(distinct) == 1 else batch.filter(pc.equal(paths, path))
-            safe = self._kernel.apply(index, rows_of_file.drop_columns([PATH_COLUMN]))
+        """Write every unit of ``batch``; describe each."""
+        return pa.Table.from_pylist([self._write(u) for u in batch.to_pylist()], schema=UNITS)
+
+    def _write(self, unit: dict[str, Any]) -> dict[str, Any]:
+        index, piece = int(unit["file"]), int(unit["piece"])
+        plan, out = self._kernel.setup(index), self._outputs[index]
+        frame = pl.scan_parquet(out.source, hive_partitioning=False)
+        written = ""
+        if unit["pieces"] == 1:
+            path = out.tmp
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            metadata = file_metadata(plan.encryption()) or None
+            with bounded_prefetch():  # the local runner's memory bound
+                plan.apply(frame).sink_parquet(path, engine="streaming", metadata=metadata)
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+            written = _describe_written(plan, out)
+        else:
             # Arrow IPC, uncompressed: a part is read once more, by the task that joins the
             # file; Parquet's encoding and compression are paid once, there.
-            part = self._parts_dir / f"{self._prefix}-f{index}-{uuid.uuid4().hex}.arrow"
-            safe.write_ipc(part, compression="uncompressed")
-            ledgers = self._kernel.ledgers(index)
-            rows.append(
+            path = str(
+                self._parts_dir / f"{self._prefix}-f{index}-p{piece}-{uuid.uuid4().hex}.arrow"
+            )
+            piece_rows = plan.apply(frame.slice(int(unit["offset"]), int(unit["rows"])))
+            with bounded_prefetch():
+                piece_rows.sink_ipc(path, compression="uncompressed", engine="streaming")
+        ledgers = self._kernel.ledgers(index)
+        return {
+            "file": index,
+            "piece": piece,
+            "path": path,
+            "ledgers": json.dumps(ledgers, sort_keys=True),
+            "written": written,
+        }
+
+
+def _describe_written(plan: Plan, out: _Output) -> str:
+    """The records of a file written whole (input and output digests, residual findings)."""
+    relative = Path(out.relative)
+    model = plan.ner_model()
+    residual = residual_findings(out.tmp, out.relative, plan.describe(), model=model)
+    records = [
+        file_record(Path(out.source), relative).model_dump(mode="json"),
+        file_record(Path(out.tmp), relative, blocks=True).model_dump(mode="json"),
+        residual,
+    ]
+    return json.dumps(records)
+
+
+def _written(text: str) -> Written:
+    """The records ``_describe_written`` sent, read back."""
+    source, output, residual = json.loads(text)
+    return FileRecord.model_validate(source), FileRecord.model_validate(output), residual
+
+
+def units(rows: list[int], row_groups: list[list[int]], workers: int) -> list[dict[str, int]]:
+    """The work: every file whole, except a file larger than a share of all rows (half of what
+    one worker gets), which is cut at row-group boundaries into pieces of about that share."""
+    share = max(1, sum(rows) // (2 * workers))
+    work = []
+    for index, (count, groups) in enumerate(zip(rows, row_groups, strict=True)):
+        pieces: list[tuple[int, int]] = []
+        start = taken = 0
+        for group in groups:
+            taken += group
+            if taken >= share:
+                pieces.append((start, taken))
+                start, taken = start + taken, 0
+        if taken or not pieces:
+            pieces.append((start, taken))
+        assert sum(n for _, n in pieces) == count
+        for piece, (offset, length) in enumerate(pieces):
+            work.append(
                 {
                     "file": index,
-                    "part": str(part),
-                    "rows": safe.height,
-                    "ledgers": json.dumps(ledgers, sort_keys=True),
+                    "piece": piece,
+                    "pieces": len(pieces),
+                    "offset": offset,
+                    "rows": length,
                 }
             )
-        return pa.Table.from_pylist(rows, schema=PARTS)
+    return work
 
 
 def block_histogram(batch: pa.Table, columns: list[str]) -> pa.Table:
@@ -178,23 +257,18 @@ class FinishJob:
     relative: Path
     parts: tuple[str, ...]
     tmp: Path
-    empty: pl.DataFrame
     metadata: dict[str, str]
     plan: list[dict[str, Any]]
     ner_source: str | None
 
 
-def finish_file(job: FinishJob) -> tuple[FileRecord, FileRecord, list[dict[str, Any]]]:
-    """Join the parts into the file's temporary output; its records and the residual scan."""
+def finish_file(job: FinishJob) -> Written:
+    """Join a split file's parts into its temporary output; its records and the residual scan."""
     from anonymizer_ml.detect.ner import load_ner  # noqa: PLC0415 - the model, in this worker only
 
     job.tmp.parent.mkdir(parents=True, exist_ok=True)
-    metadata = job.metadata or None
-    if job.parts:
-        frame = pl.scan_ipc(list(job.parts))
-        frame.sink_parquet(job.tmp, engine="streaming", metadata=metadata)
-    else:  # no rows reached the output: the file still has the output's columns
-        job.empty.write_parquet(job.tmp, metadata=metadata)
+    frame = pl.scan_ipc(list(job.parts))
+    frame.sink_parquet(job.tmp, engine="streaming", metadata=job.metadata or None)
     with job.tmp.open("rb") as handle:
         os.fsync(handle.fileno())
     model = load_ner(job.ner_source) if job.ner_source else None
@@ -235,7 +309,7 @@ def _session(ray: ModuleType, address: str | None) -> Iterator[None]:
 
 
 def _actor_cpus(ray: ModuleType, workers: int) -> float:
-    """CPUs each actor reserves: at most one, and never so many that the read tasks get none."""
+    """CPUs each actor reserves: at most one, and one CPU left for the join tasks of split files."""
     cpus = float(ray.cluster_resources().get("CPU", 1.0))
     return max(0.25, min(1.0, (cpus - 1.0) / workers))
 
@@ -329,9 +403,10 @@ def run(
         ]
         with OutputLock(outdir, secrets.token_hex(8)) as lock:
             parts_dir = lock.temporary_directory("parts")
+            tmps = [lock.temporary(outdir / f.item.relative) for f in files]
             try:
-                _stream(ray, files, plan.for_workers(), (parts_dir, pool))
-                finished = _finish(ray, plan, files, outdir, lock)
+                _stream(ray, files, plan.for_workers(), (parts_dir, tmps, pool))
+                finished = _finish(ray, files, tmps)
             except AnonymizerError:
                 raise
             except Exception as exc:
@@ -345,20 +420,21 @@ def run(
             return commit_release(lock, renames, manifest, keyset, (sum(rows), clock))
 
 
-def _stream(ray: ModuleType, files: list[_File], run: RunPlan, where: tuple[Path, int]) -> None:
-    """Every row through the actor pool into part files; each file's kept parts, in order."""
-    parts_dir, workers = where
-    by_path = {os.path.normpath(str(f.item.source)): f.index for f in files}
-    dataset = ray.data.read_parquet(
-        [str(f.item.source) for f in files], include_paths=True, partitioning=None
-    )
-    described = dataset.map_batches(
-        PartWriter,
-        fn_constructor_kwargs={
-            "run": run,
-            "parts_dir": str(parts_dir),
-            "by_path": by_path,
-        },
+def _stream(
+    ray: ModuleType, files: list[_File], run: RunPlan, where: tuple[Path, list[Path], int]
+) -> None:
+    """Every unit of work through the actor pool; each file's kept parts and records."""
+    parts_dir, tmps, workers = where
+    groups = [_row_groups(f.item.source) for f in files]
+    work = units([f.rows for f in files], groups, workers)
+    outputs = {
+        f.index: _Output(str(f.item.source), f.item.relative.as_posix(), str(tmp))
+        for f, tmp in zip(files, tmps, strict=True)
+    }
+    described = ray.data.from_items(work).map_batches(
+        UnitWriter,
+        fn_constructor_kwargs={"run": run, "parts_dir": str(parts_dir), "outputs": outputs},
+        batch_size=1,
         batch_format="pyarrow",
         compute=ray.data.ActorPoolStrategy(size=workers),
         num_cpus=_actor_cpus(ray, workers),
@@ -367,32 +443,43 @@ def _stream(ray: ModuleType, files: list[_File], run: RunPlan, where: tuple[Path
         runtime_env={"env_vars": {"POLARS_MAX_THREADS": os.environ.get("POLARS_MAX_THREADS", "1")}},
     )
     for row in described.iter_rows():
-        files[int(row["file"])].add_part(str(row["part"]), json.loads(str(row["ledgers"])))
+        file = files[int(row["file"])]
+        file.add_part(int(row["piece"]), str(row["path"]), json.loads(str(row["ledgers"])))
+        if row["written"]:
+            file.written = _written(str(row["written"]))
+
+
+def _row_groups(source: Path) -> list[int]:
+    """The row counts of a file's row groups (from its footer)."""
+    metadata = pq.ParquetFile(source).metadata
+    return [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
 
 
 def _finish(
-    ray: ModuleType, run: RunPlan, files: list[_File], outdir: Path, lock: OutputLock
+    ray: ModuleType, files: list[_File], tmps: list[Path]
 ) -> list[tuple[Path, FileRecord, FileRecord, list[dict[str, Any]]]]:
-    """One task per file joins its parts into its temporary output and hashes both files."""
+    """A file written whole is done; one task per split file joins its parts, in order, into
+    its temporary output and hashes both files."""
     remote = ray.remote(num_cpus=1)(finish_file)
-    jobs, refs = [], []
-    for file in files:
-        tmp = lock.temporary(outdir / file.item.relative)
-        empty = file.plan.apply(pl.LazyFrame(schema=run.inputs[file.index].schema)).collect()
-        model = file.plan.ner_model()
-        job = FinishJob(
-            file.item.source,
-            file.item.relative,
-            tuple(file.parts),
-            tmp,
-            empty,
-            file_metadata(list(file.encryption.values())),
-            file.plan.describe(),
-            model.source if model is not None else None,
-        )
-        jobs.append(job)
-        refs.append(remote.remote(job))
-    return [(job.tmp, *ray.get(ref)) for job, ref in zip(jobs, refs, strict=True)]
+    refs: dict[int, Any] = {}
+    for file, tmp in zip(files, tmps, strict=True):
+        if file.written is None:
+            model = file.plan.ner_model()
+            job = FinishJob(
+                file.item.source,
+                file.item.relative,
+                tuple(file.parts[piece] for piece in sorted(file.parts)),
+                tmp,
+                file_metadata(list(file.encryption.values())),
+                file.plan.describe(),
+                model.source if model is not None else None,
+            )
+            refs[file.index] = remote.remote(job)
+    done = []
+    for file, tmp in zip(files, tmps, strict=True):
+        written = file.written if file.written is not None else ray.get(refs[file.index])
+        done.append((tmp, *written))
+    return done
 
 
 def _manifest(

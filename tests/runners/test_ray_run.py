@@ -116,6 +116,38 @@ def test_eight_files_of_two_million_rows_come_out_equal_file_by_file(
     assert there.manifest.tool.engine["workers"] == "2"  # the cluster's CPUs
 
 
+def test_a_file_cut_into_pieces_comes_out_whole_and_equal(
+    cluster: None, keys: tuple[Path, Path], many_files: Path, tmp_path: Path
+) -> None:
+    """One file of 5 row groups over 2 workers is cut into pieces that are joined in order."""
+    source = many_files / "part=1" / "customers-1.parquet"
+    assert ray_runner.units([ROWS_PER_FILE], [[50_000] * 5], 2) == [
+        {"file": 0, "piece": 0, "pieces": 3, "offset": 0, "rows": 100_000},
+        {"file": 0, "piece": 1, "pieces": 3, "offset": 100_000, "rows": 100_000},
+        {"file": 0, "piece": 2, "pieces": 3, "offset": 200_000, "rows": 50_000},
+    ]
+    data = tmp_path / "one"
+    data.mkdir()
+    (data / source.name).write_bytes(source.read_bytes())
+    policy = tmp_path / "large.yaml"
+    policy.write_text(LARGE_POLICY.replace("unlisted_columns: error", "unlisted_columns: keep"))
+    here, there = both(policy, data, tmp_path / "out", keys[0], workers=2)
+    assert there.rows == here.rows == ROWS_PER_FILE
+    assert_same_files(tmp_path / "out")
+    assert_verifies(tmp_path / "out", keys[1])
+
+
+def test_a_column_named_path_runs(cluster: None, keys: tuple[Path, Path], tmp_path: Path) -> None:
+    """Rows are read by the actors, not by Ray Data's reader, which once claimed that name."""
+    data = tmp_path / "paths"
+    data.mkdir()
+    pl.DataFrame({"path": ["/etc", "/home"], "n": [1, 2]}).write_parquet(data / "p.parquet")
+    policy = tmp_path / "keep.yaml"
+    policy.write_text("name: k\nunlisted_columns: keep\ncolumns:\n  path: {action: hash_token}\n")
+    both(policy, data, tmp_path / "out", keys[0], workers=1)
+    assert_same_files(tmp_path / "out")
+
+
 def test_the_k_anonymous_recoding_is_the_local_one(
     cluster: None, keys: tuple[Path, Path], tmp_path: Path
 ) -> None:
