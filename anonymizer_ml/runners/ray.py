@@ -40,6 +40,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from anonymizer_ml.crypto.keyset import Keyset
+from anonymizer_ml.detect.ner import NerModel
 from anonymizer_ml.errors import AnonymizerError, InputError, PlanError
 from anonymizer_ml.lineage.manifest import FileRecord, RunManifest
 from anonymizer_ml.lineage.outcome import RunResult
@@ -94,8 +95,8 @@ def _unsupported(run: RunPlan) -> str | None:
     """Why this plan cannot run on Ray yet (None when it can)."""
     if run.sealed_columns:
         return "at_rest (Parquet column encryption) is written by the local runner only"
-    for column in run.subject_keyed_columns:
-        return f"column {column!r} is encrypted per subject, whose keys the local runner keeps"
+    if keyed := run.subject_keyed_columns:
+        return f"column {keyed[0]!r} is encrypted per subject, whose keys the local runner keeps"
     return None
 
 
@@ -193,17 +194,20 @@ class UnitWriter:
         }
 
 
+def _records(
+    source: Path, relative: Path, tmp: Path, plan: list[dict[str, Any]], model: NerModel | None
+) -> Written:
+    """A written output's records: input and output digests, and its residual scan."""
+    residual = residual_findings(str(tmp), relative.as_posix(), plan, model=model)
+    return file_record(source, relative), file_record(tmp, relative, blocks=True), residual
+
+
 def _describe_written(plan: Plan, out: _Output) -> str:
-    """The records of a file written whole (input and output digests, residual findings)."""
-    relative = Path(out.relative)
-    model = plan.ner_model()
-    residual = residual_findings(out.tmp, out.relative, plan.describe(), model=model)
-    records = [
-        file_record(Path(out.source), relative).model_dump(mode="json"),
-        file_record(Path(out.tmp), relative, blocks=True).model_dump(mode="json"),
-        residual,
-    ]
-    return json.dumps(records)
+    """The records of a file written whole, as the row that reports its unit carries them."""
+    source, output, residual = _records(
+        Path(out.source), Path(out.relative), Path(out.tmp), plan.describe(), plan.ner_model()
+    )
+    return json.dumps([source.model_dump(mode="json"), output.model_dump(mode="json"), residual])
 
 
 def _written(text: str) -> Written:
@@ -272,12 +276,7 @@ def finish_file(job: FinishJob) -> Written:
     with job.tmp.open("rb") as handle:
         os.fsync(handle.fileno())
     model = load_ner(job.ner_source) if job.ner_source else None
-    residual = residual_findings(str(job.tmp), job.relative.as_posix(), job.plan, model=model)
-    return (
-        file_record(job.source, job.relative),
-        file_record(job.tmp, job.relative, blocks=True),
-        residual,
-    )
+    return _records(job.source, job.relative, job.tmp, job.plan, model)
 
 
 @contextmanager
