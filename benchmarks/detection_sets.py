@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(os.environ.get("ANONYMIZER_BENCH_DIR", ROOT.parent / "shared/bench"))
 TAB_SAMPLE = ROOT / "fixtures/tab/echr_dev_sample.jsonl"
+GUM_NEWS = ROOT / "fixtures/gum/news_persons.jsonl"
 SYNTH = Path(
     os.environ.get("ANONYMIZER_PRESIDIO_SYNTH", BENCH / "presidio_synth/synth_dataset_v2.json")
 )
@@ -106,6 +108,40 @@ def tab_samples(part: str, path: Path = TAB_SAMPLE) -> list[Sample]:
     return samples
 
 
+_MARK = re.compile(r"\[\[(.+?)\]\]|\{\{(.+?)\}\}")
+
+
+def marked_sample(marked: str, kind: str) -> Sample:
+    """A text written with its gold mentions inline: ``[[name]]`` is a gold span of ``kind``,
+    ``{{words}}`` an ignored region; the brackets are not part of the text."""
+    parts, gold, ignored, at, length = [], [], [], 0, 0
+    for found in _MARK.finditer(marked):
+        parts.append(marked[at : found.start()])
+        length += found.start() - at
+        words = found.group(1) or found.group(2)
+        span = (length, length + len(words))
+        if found.group(1):
+            gold.append((*span, kind))
+        else:
+            ignored.append(span)
+        parts.append(words)
+        length += len(words)
+        at = found.end()
+    parts.append(marked[at:])
+    return Sample("".join(parts), tuple(gold), tuple(ignored))
+
+
+def gum_news_samples(path: Path = GUM_NEWS) -> list[Sample]:
+    """Wikinews articles from GUM's training split with every person named (see
+    fixtures/README): gold is PERSON only, so only PERSON predictions are scored on it."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [marked_sample(json.loads(line)["marked"], "PERSON") for line in lines]
+
+
+# Sets whose gold names one kind only: predictions of other kinds are neither right nor wrong.
+ONE_KIND = {"gum_news": "PERSON"}
+
+
 def development_sets() -> dict[str, list[Sample]]:
     """Every set by name, in report order."""
     return {
@@ -113,6 +149,7 @@ def development_sets() -> dict[str, list[Sample]]:
         "wnut17": wnut17_samples(),
         "tab_dev": tab_samples("dev"),
         "tab_heldout": tab_samples("heldout"),
+        "gum_news": gum_news_samples(),
     }
 
 

@@ -8,8 +8,14 @@ from collections import Counter
 import pytest
 
 from benchmarks import detection_speed as detection
-from benchmarks.detection import prose_dates
-from benchmarks.detection_sets import Sample, score_set, tab_samples
+from benchmarks.detection import kind_figures, of_kind, prose_dates
+from benchmarks.detection_sets import (
+    Sample,
+    gum_news_samples,
+    marked_sample,
+    score_set,
+    tab_samples,
+)
 
 
 def test_spans_match_one_to_one_at_the_iou_threshold() -> None:
@@ -65,6 +71,39 @@ def test_the_tab_sample_is_whole_and_its_parts_kept_apart() -> None:
             "CASE_NUMBER",
         }  # TAB's DEM, QUANTITY and MISC are ignored regions, not gold
     assert not {s.text for s in dev} & {s.text for s in held}
+
+
+def test_a_marked_text_gives_its_gold_and_ignored_spans_without_the_brackets() -> None:
+    sample = marked_sample('[[Jeff Rathke]] met "{{Anonymous}}" and [[Rathke]].', "PERSON")
+    assert sample.text == 'Jeff Rathke met "Anonymous" and Rathke.'
+    assert [(sample.text[a:b], kind) for a, b, kind in sample.gold] == [
+        ("Jeff Rathke", "PERSON"),
+        ("Rathke", "PERSON"),
+    ]
+    assert [sample.text[a:b] for a, b in sample.ignored] == ["Anonymous"]
+    assert marked_sample("no names here", "PERSON") == Sample("no names here", ())
+
+
+def test_the_news_sample_is_whole_and_holds_no_markup() -> None:
+    samples = gum_news_samples()
+    assert [len(s.gold) for s in samples] == [7, 65, 8]
+    for sample in samples:
+        assert "[[" not in sample.text and "{{" not in sample.text
+        names = [sample.text[a:b] for a, b, _ in sample.gold]
+        assert all(name[0].isupper() and name == name.strip() for name in names)
+
+
+def test_a_one_kind_set_scores_only_predictions_of_that_kind() -> None:
+    sample = [Sample("Ann Lee of DAB", ((0, 7, "PERSON"),))]
+    predicted = [[(0, 7, "PERSON"), (11, 14, "ORGANIZATION"), (11, 14, "PERSON")]]
+    kept = of_kind(predicted, "PERSON")
+    assert kept == [[(0, 7, "PERSON"), (11, 14, "PERSON")]]
+    rows = kind_figures(
+        "news", score_set(sample, kept, 0.9), score_set(sample, [[]], 0.9), "PERSON", ""
+    )
+    assert rows["news_PERSON_recall"]["value"] == 1.0
+    assert rows["news_PERSON_precision"]["value"] == 0.5  # the party acronym typed as a person
+    assert rows["news_PERSON_recall"]["baseline"] == 0.0
 
 
 def test_the_two_sides_are_timed_in_turns_ours_as_a_median_theirs_as_a_total(
