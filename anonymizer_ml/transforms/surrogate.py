@@ -8,6 +8,7 @@ changes the mapping. It all runs as native Polars expressions (no Python per row
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
 import polars as pl
 
@@ -17,18 +18,33 @@ from anonymizer_ml.transforms.keyed import HEX_DIGITS, hmac_hex, hmac_slice_int
 from anonymizer_ml.transforms.surrogate_pools import FAKER_VERSION, pool
 
 
-def _pick(mac: pl.Expr, index: int, pool_name: str) -> pl.Expr:
+@cache
+def _pool_series(pool_name: str, lower: bool) -> pl.Series:
+    """A pool as a Series, lower-cased by Polars itself when asked (the same strings that
+    lower-casing each pick gave, without a pass per row)."""
+    values = pl.Series(pool_name, pool(pool_name), dtype=pl.String)
+    return values.str.to_lowercase() if lower else values
+
+
+def _pick(mac: pl.Expr, index: int, pool_name: str, *, lower: bool = False) -> pl.Expr:
     # A gather from a literal pool streams in bounded memory; replace_strict with the same
     # mapping was measured at about 3x the peak memory per pick.
-    values = pool(pool_name)
+    values = _pool_series(pool_name, lower)
     position = hmac_slice_int(mac, index) % len(values)
-    return pl.lit(pl.Series(pool_name, values, dtype=pl.String)).gather(position)
+    return pl.lit(values).gather(position)
+
+
+@cache
+def _digit_strings(width: int, low: int) -> pl.Series:
+    """Every number in [low, 10**width) as ``width`` zero-padded digits, in order."""
+    frame = pl.select(pl.int_range(low, 10**width, dtype=pl.Int64).cast(pl.String).str.zfill(width))
+    return frame.to_series()
 
 
 def _digits(mac: pl.Expr, index: int, width: int, low: int = 0) -> pl.Expr:
-    span = 10**width - low
-    number: pl.Expr = hmac_slice_int(mac, index) % span + low
-    return number.cast(pl.String).str.zfill(width)
+    # A gather from the padded strings: formatting each number was measured at 1.3x the cost.
+    strings = _digit_strings(width, low)
+    return pl.lit(strings).gather(hmac_slice_int(mac, index) % len(strings))
 
 
 def _number(mac: pl.Expr, index: int, low: int, high: int) -> pl.Expr:
@@ -41,7 +57,7 @@ def _street(mac: pl.Expr) -> pl.Expr:
 
 
 def _email_part(mac: pl.Expr, index: int, pool_name: str) -> pl.Expr:
-    return _pick(mac, index, pool_name).str.to_lowercase()
+    return _pick(mac, index, pool_name, lower=True)
 
 
 def _name(m: pl.Expr) -> pl.Expr:
@@ -89,6 +105,8 @@ KINDS: dict[str, Callable[[pl.Expr], pl.Expr]] = {
     "country": lambda m: _pick(m, 0, "country"),
     "ssn": _ssn,
 }
+# Kinds whose every fake is lower-case already: the never-equal check lower-cases the input only.
+LOWER_CASE_KINDS = frozenset({"email", "user_name", "phone", "zipcode", "ssn"})
 
 
 def fake_values(kind: str, macs: pl.Series) -> pl.Series:
@@ -130,6 +148,7 @@ class Surrogate(Transform[SurrogateRule]):
         template = KINDS[rule.kind]
         mac = ctx.stage(hmac_hex(text, key))
         first = ctx.stage(template(mac))
-        again = ctx.stage(pl.when(first.str.to_lowercase() == text.str.to_lowercase()).then(mac))
+        folded = first if rule.kind in LOWER_CASE_KINDS else first.str.to_lowercase()
+        again = ctx.stage(pl.when(folded == text.str.to_lowercase()).then(mac))
         rotated = again.str.slice(HEX_DIGITS // 2) + again.str.slice(0, HEX_DIGITS // 2)
         return pl.coalesce(template(rotated), first)

@@ -33,4 +33,6 @@ class HashToken(Transform[HashTokenRule]):
     def expression(self, rule: HashTokenRule, ctx: BuildContext) -> pl.Expr:
         """Native HMAC over the canonical text of the value; nulls stay null."""
         mac = hmac_hex(as_text(pl.col(ctx.column), ctx.dtype), ctx.key(rule.key, "hash_token"))
+        # Joined even to an empty prefix: that copies each token out of its 64-digit MAC, which a
+        # bare slice would keep alive until written (measured: +25-40 MB peak on the fast policy).
         return pl.lit(rule.prefix) + mac.str.slice(0, rule.length)

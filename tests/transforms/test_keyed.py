@@ -19,7 +19,7 @@ from anonymizer_ml.errors import KeyringError
 from anonymizer_ml.policy.models import HashTokenRule
 from anonymizer_ml.transforms.date_shift import offset_days
 from anonymizer_ml.transforms.keyed import hmac_hex, reference_hmac_hex
-from anonymizer_ml.transforms.surrogate import KINDS, fake_values
+from anonymizer_ml.transforms.surrogate import KINDS, LOWER_CASE_KINDS, _digits, fake_values
 from anonymizer_ml.transforms.surrogate_pools import EMAIL_DOMAINS, pool
 from anonymizer_ml.transforms.tokens import token_value
 from tests.conftest import apply_rule
@@ -182,3 +182,25 @@ def test_the_golden_table_covers_the_second_draw() -> None:
         assert first == value
         released = json.loads(GOLDEN.read_text(encoding="utf-8"))[kind]
         assert released[GOLDEN_INPUTS.index(value)] != value
+
+
+@pytest.mark.parametrize("kind", sorted(LOWER_CASE_KINDS))
+def test_lower_case_kinds_only_make_lower_case_fakes(kind: str) -> None:
+    # The never-equal check lower-cases only the input for these kinds: this must hold.
+    macs = pl.select(
+        hmac_hex(pl.lit(pl.Series([f"value {i}" for i in range(3_000)])), GOLDEN_KEY)
+    ).to_series()
+    fakes = fake_values(kind, macs)
+    assert fakes.null_count() == 0
+    assert (fakes == fakes.str.to_lowercase()).all()
+
+
+@pytest.mark.parametrize(("width", "low"), [(2, 0), (3, 0), (4, 0), (4, 1), (5, 1000)])
+def test_digit_runs_are_the_drawn_number_zero_padded(width: int, low: int) -> None:
+    macs = pl.select(hmac_hex(pl.lit(pl.Series([f"n{i}" for i in range(2_000)])), GOLDEN_KEY))
+    drawn = macs.select(_digits(pl.col(macs.columns[0]), 2, width, low)).to_series().to_list()
+    span = 10**width - low
+    expected = [
+        str(int(mac[24:36], 16) % span + low).zfill(width) for mac in macs.to_series().to_list()
+    ]
+    assert drawn == expected
